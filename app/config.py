@@ -1,0 +1,95 @@
+"""Settings, read once from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; see README "Configuration" for each variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    table_name: str = "lending"
+    dynamodb_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    cors_origins: str = ""
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "lending-api"
+    jwt_audience: str = "lending-spa"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=1800)
+    refresh_token_ttl_days: int = Field(default=14, ge=1, le=90)
+
+    # ACH field encryption: a KMS key in prod (envelope encryption), a local 32-byte key elsewhere.
+    ach_kms_key_id: str | None = None
+    ach_local_key: str | None = None
+
+    # Counts DynamoDB requests per HTTP request in a response header; for benchmarks, never in prod.
+    debug_db_metrics: bool = False
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret_outside_dev(cls, value: str, info: ValidationInfo) -> str:
+        env = info.data.get("environment", "dev")
+        if env == "prod" and (value == DEV_JWT_SECRET or len(value) < MIN_SECRET_LENGTH):
+            raise ValueError(
+                f"JWT_SECRET is missing or weak: prod needs a random secret of at least "
+                f"{MIN_SECRET_LENGTH} characters"
+            )
+        return value
+
+    @field_validator("ach_local_key")
+    @classmethod
+    def _valid_local_key(cls, value: str | None) -> str | None:
+        if value is not None and len(_decode_key(value)) != 32:
+            raise ValueError("ACH_LOCAL_KEY must be 32 bytes, base64-encoded")
+        return value
+
+    @field_validator("ach_kms_key_id")
+    @classmethod
+    def _kms_key_in_prod(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("environment") == "prod" and not value:
+            raise ValueError("ACH_KMS_KEY_ID is required in prod (ACH details are KMS-encrypted)")
+        return value
+
+    @field_validator("debug_db_metrics")
+    @classmethod
+    def _no_debug_metrics_in_prod(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("environment") == "prod":
+            raise ValueError("DEBUG_DB_METRICS must be off in prod")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """CORS_ORIGINS split on commas, blanks dropped."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+
+def _decode_key(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("ACH_LOCAL_KEY is not valid base64") from exc
+
+
+def local_ach_key(settings: Settings) -> bytes | None:
+    """The decoded dev/test ACH key, if configured."""
+    return _decode_key(settings.ach_local_key) if settings.ach_local_key else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

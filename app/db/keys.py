@@ -1,0 +1,101 @@
+"""Every key of the single table. Reading this file tells you the whole data model.
+
+Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
+  user             USER#<userId>            / USER#<userId>
+  email claim      EMAIL#<email>            / EMAIL#<email>        (uniqueness + credentials)
+  loan             LOAN#<loanId>            / USER#<borrowerId>    (GSI1: a borrower's loans)
+  invitation       LOAN#<loanId>            / INVITE#<email>       (GSI1: an email's invitations)
+  ach record       LOAN#<loanId>            / ACH#<lenderId>
+  audit event      LOAN#<loanId>            / EVENT#<eventId>      (eventId is time-ordered)
+  refresh token    REFRESH#<tokenHash>      / REFRESH#<tokenHash>
+  session family   FAMILY#<familyId>        / FAMILY#<familyId>
+  login throttle   THROTTLE#<email>         / THROTTLE#<email>
+  idempotency      IDEMPOTENCY#<userId>#<keyHash> / (same)
+
+GSI1 swaps the keys (partition SK, sort PK). Loan ids are UUIDv7, so LOAN#<loanId> sorts by
+creation time and "newest first" is ScanIndexForward=False.
+"""
+
+from __future__ import annotations
+
+from app.db.table import PARTITION_KEY, SORT_KEY
+
+Key = dict[str, str]
+
+USER = "USER#"
+EMAIL = "EMAIL#"
+LOAN = "LOAN#"
+INVITE = "INVITE#"
+ACH = "ACH#"
+EVENT = "EVENT#"
+REFRESH = "REFRESH#"
+FAMILY = "FAMILY#"
+THROTTLE = "THROTTLE#"
+IDEMPOTENCY = "IDEMPOTENCY#"
+HEALTH = "HEALTH#"
+
+
+def _same(value: str) -> Key:
+    return {PARTITION_KEY: value, SORT_KEY: value}
+
+
+def user_key(user_id: str) -> Key:
+    return _same(f"{USER}{user_id}")
+
+
+def user_partition(user_id: str) -> str:
+    """GSI1 partition holding a user's own item and the loans they borrow."""
+    return f"{USER}{user_id}"
+
+
+def email_key(email: str) -> Key:
+    return _same(f"{EMAIL}{email}")
+
+
+def loan_partition(loan_id: str) -> str:
+    return f"{LOAN}{loan_id}"
+
+
+def loan_key(loan_id: str, borrower_id: str) -> Key:
+    return {PARTITION_KEY: loan_partition(loan_id), SORT_KEY: f"{USER}{borrower_id}"}
+
+
+def invitation_sort_key(email: str) -> str:
+    return f"{INVITE}{email}"
+
+
+def invitation_key(loan_id: str, email: str) -> Key:
+    return {PARTITION_KEY: loan_partition(loan_id), SORT_KEY: invitation_sort_key(email)}
+
+
+def ach_key(loan_id: str, lender_id: str) -> Key:
+    return {PARTITION_KEY: loan_partition(loan_id), SORT_KEY: f"{ACH}{lender_id}"}
+
+
+def event_key(loan_id: str, event_id: str) -> Key:
+    return {PARTITION_KEY: loan_partition(loan_id), SORT_KEY: f"{EVENT}{event_id}"}
+
+
+def loan_id_from(partition: str) -> str:
+    return partition.removeprefix(LOAN)
+
+
+def refresh_token_key(token_hash: str) -> Key:
+    return _same(f"{REFRESH}{token_hash}")
+
+
+def session_family_key(family_id: str) -> Key:
+    return _same(f"{FAMILY}{family_id}")
+
+
+def login_throttle_key(email: str) -> Key:
+    return _same(f"{THROTTLE}{email}")
+
+
+def idempotency_key(user_id: str, key_hash: str) -> Key:
+    return _same(f"{IDEMPOTENCY}{user_id}#{key_hash}")
+
+
+def health_probe_key() -> Key:
+    """A key that never holds an item: GetItem on it proves the table answers."""
+    return _same(f"{HEALTH}probe")

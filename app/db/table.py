@@ -1,0 +1,52 @@
+"""THE table definition: keys, GSIs, TTL and billing, in one place.
+
+scripts/create_table.py, the test fixtures and the Terraform parity test all read this module,
+so the table cannot drift between local, tests and AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARTITION_KEY = "PK"
+SORT_KEY = "SK"
+GSI1_NAME = "GSI1"  # the inverse index: partition on SK, sort on PK
+TTL_ATTRIBUTE = "expireAt"  # epoch seconds; DynamoDB deletes the item some time after it passes
+BILLING_MODE = "PAY_PER_REQUEST"
+
+ATTRIBUTE_TYPES: dict[str, str] = {PARTITION_KEY: "S", SORT_KEY: "S"}
+KEY_SCHEMA: list[dict[str, str]] = [
+    {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+]
+GLOBAL_SECONDARY_INDEXES: list[dict[str, Any]] = [
+    {
+        "IndexName": GSI1_NAME,
+        "KeySchema": [
+            {"AttributeName": SORT_KEY, "KeyType": "HASH"},
+            {"AttributeName": PARTITION_KEY, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+]
+
+
+def create_table_request(table_name: str) -> dict[str, Any]:
+    """The CreateTable parameters for our single table."""
+    return {
+        "TableName": table_name,
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind} for name, kind in ATTRIBUTE_TYPES.items()
+        ],
+        "KeySchema": KEY_SCHEMA,
+        "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
+        "BillingMode": BILLING_MODE,
+    }
+
+
+def ttl_request(table_name: str) -> dict[str, Any]:
+    """The UpdateTimeToLive parameters that turn on expiry of stale items."""
+    return {
+        "TableName": table_name,
+        "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    }

@@ -1,0 +1,51 @@
+"""Structured JSON logging: one line per event, with the request id; never bodies or secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+# Only these `extra=` fields reach a log line; anything else passed by mistake is dropped.
+LOGGED_FIELDS = (
+    "request_id",
+    "method",
+    "route",
+    "status",
+    "duration_ms",
+    "db_requests",
+    "error",
+    "event",
+    "user_id",
+    "loan_id",
+)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in LOGGED_FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Send every `app.*` logger to stdout as JSON lines (idempotent)."""
+    logger = logging.getLogger("app")
+    logger.setLevel(level)
+    if not any(getattr(handler, "_app_json", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        handler._app_json = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = True

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by dev.sh and test.sh: Python venv + pinned packages, Java + DynamoDB Local.
+# Source it (". scripts/setup.sh") from the repo root; it leaves .venv/bin first on PATH.
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" - <<'PY' || { echo "Python 3.11+ is required (found $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+      rm -rf .venv && "$PYTHON" -m venv .venv
+    else
+      echo "Cannot create a virtualenv: install python3-venv (sudo apt-get install python3-venv)" >&2; exit 1
+    fi
+  fi
+fi
+
+stamp=.venv/.requirements.sha256
+wanted="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
+  echo "Installing Python packages into .venv ..."
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$wanted" > "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+if [ -z "${DYNAMODB_ENDPOINT_URL:-}" ] && [ "${TEST_BACKEND:-}" != "moto" ]; then
+  python scripts/dynamodb_local.py install >/dev/null
+fi

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set everything up, start a throwaway in-memory DynamoDB Local on a free port, run the whole
+# test suite against it, and stop it whatever the outcome. Extra arguments go to pytest.
+# TEST_BACKEND=moto runs the suite on moto instead (no Java needed; quick, less faithful).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+
+if [ "${TEST_BACKEND:-dynamodb-local}" != "moto" ] && [ -z "${DYNAMODB_ENDPOINT_URL:-}" ]; then
+  ddb_port="$(python scripts/dynamodb_local.py free-port)"
+  python scripts/dynamodb_local.py run --port "$ddb_port" &
+  ddb_pid=$!
+  trap 'kill "$ddb_pid" 2>/dev/null || true; wait "$ddb_pid" 2>/dev/null || true' EXIT
+  python scripts/dynamodb_local.py wait --port "$ddb_port"
+  export DYNAMODB_ENDPOINT_URL="http://127.0.0.1:$ddb_port"
+  export TEST_BACKEND=dynamodb-local
+fi
+
+python -m pytest "$@"

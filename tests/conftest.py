@@ -1,0 +1,96 @@
+"""Fixtures: one DynamoDB endpoint per session, a fresh table per test module, the real app over it."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.db.dynamo import Dynamo, make_client
+from app.db.schema_admin import drop_table, ensure_table
+from app.main import create_app
+from tests.support.backend import backend_name, dynamodb_endpoint
+from tests.support.clock import FakeClock
+
+TEST_ORIGIN = "https://app.example.com"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backend_name() != "moto":
+        return
+    skip = pytest.mark.skip(reason="needs DynamoDB Local (TEST_BACKEND=moto)")
+    for item in items:
+        if "dynamodb_local" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def endpoint_url() -> Iterator[str]:
+    with dynamodb_endpoint() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def ddb_client(endpoint_url: str) -> Any:
+    return make_client(region="us-east-1", endpoint_url=endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def table_name(request: pytest.FixtureRequest, ddb_client: Any) -> Iterator[str]:
+    module = re.sub(r"[^A-Za-z0-9]", "-", request.module.__name__.rsplit(".", 1)[-1])[:40]
+    name = f"t-{module}-{uuid.uuid4().hex[:8]}"
+    ensure_table(ddb_client, name)
+    yield name
+    drop_table(ddb_client, name)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_settings(endpoint_url: str, table_name: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "table_name": table_name,
+        "dynamodb_endpoint_url": endpoint_url,
+        "aws_region": "us-east-1",
+        "jwt_secret": secrets.token_urlsafe(48),
+        "ach_local_key": base64.b64encode(os.urandom(32)).decode(),
+        "cors_origins": TEST_ORIGIN,
+        "debug_db_metrics": True,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(endpoint_url: str, table_name: str) -> Settings:
+    return make_settings(endpoint_url, table_name)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> FastAPI:
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(app: FastAPI) -> Dynamo:
+    resources = app.state.resources
+    database: Dynamo = resources.db
+    return database
