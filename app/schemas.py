@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
@@ -25,11 +25,25 @@ class StrictInput(CamelModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# Dollars with at most two decimals, > 0, <= 10,000,000; booleans, NaN and Infinity refused.
+def _json_number_only(value: Any) -> Any:
+    """Amounts arrive as JSON numbers (Decimal or int after our parser); strings and booleans are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# Dollars with at most two decimals, > 0, <= 10,000,000; strings, booleans, NaN and Infinity refused.
 Money = Annotated[
     Decimal,
-    Field(gt=0, le=MAX_MONEY, decimal_places=2, allow_inf_nan=False, strict=False, json_schema_extra={"format": "decimal"}),
+    BeforeValidator(_json_number_only),
+    Field(gt=0, le=MAX_MONEY, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema(
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 10000000, "description": "Dollars, at most 2 decimal places"}
+    ),
 ]
+
+# An amount in a response: an exact JSON number (see app/responses.py), never a string.
+Amount = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "Dollars, exact to the cent"})]
 
 
 class Page(CamelModel, Generic[T]):
