@@ -1,0 +1,27 @@
+"""Amounts leave the service as exact JSON numbers."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from app.responses import dumps_exact
+
+
+def test_decimals_are_exact_json_numbers() -> None:
+    text = dumps_exact({"amount": Decimal("1000.10"), "parts": [Decimal("600.05"), Decimal("400.05")], "big": Decimal("10000000.00")})
+    assert text == '{"amount":1000.10,"parts":[600.05,400.05],"big":10000000.00}'
+    assert json.loads(text, parse_float=Decimal)["amount"] == Decimal("1000.10")
+
+
+def test_plain_values_match_the_standard_encoder() -> None:
+    value = {"s": 'quote " and \\ and \u00e9 and \n', "i": 3, "t": True, "f": False, "n": None, "l": [1, "x"]}
+    assert json.loads(dumps_exact(value)) == value
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("Infinity"), float("0.1"), object()])
+def test_refuses_what_is_not_an_exact_amount(bad: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        dumps_exact({"x": bad})
