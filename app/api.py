@@ -5,6 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app import health
+from app.users import router as users_router
+from app.auth import router as auth_router
 
 api_router = APIRouter()
 api_router.include_router(health.router)
+api_router.include_router(users_router.router)
+api_router.include_router(auth_router.router)
