@@ -1,0 +1,68 @@
+"""Password hashing through libpass (the maintained passlib): argon2id for new hashes, bcrypt for legacy ones.
+
+Legacy bcrypt hashes (`$2a$`/`$2b$`, as bcryptjs wrote them in the old service) verify, and a
+successful verification hands back an argon2id replacement to store.
+
+Bcrypt only ever looks at the first 72 bytes of a password. We never truncate: a password longer
+than 72 UTF-8 bytes is refused against a bcrypt hash (it does not verify; the user resets their
+password), so two passwords that differ only after byte 72 never verify against each other.
+Argon2id hashes the whole password, so the limit does not exist for new hashes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from passlib.context import CryptContext
+
+# OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
+ARGON2_MEMORY_COST_KIB = 19456
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+BCRYPT_MAX_BYTES = 72
+
+_context = CryptContext(
+    schemes=["argon2", "bcrypt"],
+    default="argon2",
+    deprecated=["bcrypt"],  # verify_and_update rehashes these to the default scheme
+    argon2__type="ID",
+    argon2__memory_cost=ARGON2_MEMORY_COST_KIB,
+    argon2__time_cost=ARGON2_TIME_COST,
+    argon2__parallelism=ARGON2_PARALLELISM,
+)
+
+# Verified against when the email is unknown, so both failures cost one argon2id verify.
+_DUMMY_HASH = _context.hash(secrets.token_urlsafe(24))
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    replacement_hash: str | None = None  # set when the stored hash should be upgraded
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password exactly as given (no trimming, no truncation)."""
+    return _context.hash(password)
+
+
+def verify_password(password: str, stored_hash: str | None) -> Verification:
+    """Whether `password` matches `stored_hash`; with no hash, burn one verify so timing looks the same."""
+    if stored_hash is None:
+        _context.verify(password, _DUMMY_HASH)
+        return Verification(valid=False)
+    scheme = _context.identify(stored_hash)
+    if scheme is None:
+        _context.verify(password, _DUMMY_HASH)
+        return Verification(valid=False)
+    if scheme == "bcrypt" and len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        _context.verify(password, _DUMMY_HASH)
+        return Verification(valid=False)
+    valid, replacement = _context.verify_and_update(password, stored_hash)
+    return Verification(valid=bool(valid), replacement_hash=replacement if valid else None)
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Whether a hash uses an old scheme or weaker parameters than today's."""
+    return bool(_context.needs_update(stored_hash))

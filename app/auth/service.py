@@ -1,0 +1,149 @@
+"""Auth rules: who may sign in, how sessions rotate, when a user becomes a lender."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from typing import NoReturn
+
+from app.auth import passwords, repository, sessions
+from app.auth.repository import BORROWER, LENDER, UserRecord
+from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, Profile, RegisterRequest, TokenPair
+from app.auth.sessions import NewSession, RefreshTokenAlreadyUsed, SessionRevoked
+from app.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
+from app.clock import Clock, epoch, iso
+from app.config import Settings
+from app.db.dynamo import Dynamo
+from app.errors import InvalidCredentials, NotFound, RateLimited, Unauthenticated
+
+logger = logging.getLogger("app.auth")
+
+MAX_FAILED_LOGINS = 5
+FAILED_LOGIN_WINDOW_SECONDS = 15 * 60
+
+
+def _new_session(*, settings: Settings, clock: Clock, user_id: str, email: str, family_id: str | None) -> tuple[str, NewSession]:
+    now = clock.now()
+    token = new_refresh_token()
+    session = NewSession(
+        token_hash=hash_refresh_token(token),
+        family_id=family_id or str(uuid.uuid4()),
+        user_id=user_id,
+        email=email,
+        created_at=iso(now),
+        expires_at=epoch(now + timedelta(days=settings.refresh_token_ttl_days)),
+        starts_family=family_id is None,
+    )
+    return token, session
+
+
+def _token_pair(*, settings: Settings, clock: Clock, user_id: str, email: str, refresh_token: str) -> TokenPair:
+    access = issue_access_token(settings=settings, user_id=user_id, email=email, now=clock.now())
+    return TokenPair(access_token=access, refresh_token=refresh_token, expires_in=settings.access_token_ttl_seconds)
+
+
+def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequest, request_id: str) -> AuthResponse:
+    """Create the account (409 EMAIL_TAKEN if the email is claimed); invited emails start as lenders."""
+    password_hash = passwords.hash_password(data.password)
+    invitations = repository.invitations_of(db, data.email)
+    now = iso(clock.now())
+    user = UserRecord(
+        user_id=str(uuid.uuid4()),
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        phone=data.phone,
+        roles=frozenset({BORROWER, LENDER} if invitations.total else {BORROWER}),
+        created_at=now,
+        updated_at=now,
+    )
+    refresh_token, session = _new_session(settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None)
+    repository.register_user(db, user=user, password_hash=password_hash, session=session)
+    logger.info("user registered", extra={"request_id": request_id, "event": "register", "user_id": user.user_id})
+    tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
+    return AuthResponse(user=repository.profile_of(user), **tokens.model_dump())
+
+
+def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, request_id: str) -> LoginResponse:
+    """Check the password (same answer and cost for unknown emails), throttle failures, grant lender."""
+    now = clock.now()
+    credentials, throttle = repository.credentials_and_throttle(db, data.email)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > epoch(now):
+        logger.warning("login refused: email locked", extra={"request_id": request_id, "event": "login_locked"})
+        raise RateLimited(throttle.locked_until - epoch(now), "Too many failed logins; retry later")
+    verification = passwords.verify_password(data.password, credentials.password_hash if credentials else None)
+    if credentials is None or not verification.valid:
+        repository.record_login_failure(
+            db, data.email, now=epoch(now), window_seconds=FAILED_LOGIN_WINDOW_SECONDS, limit=MAX_FAILED_LOGINS
+        )
+        logger.info("login failed", extra={"request_id": request_id, "event": "login_failed"})
+        raise InvalidCredentials()
+    user = repository.get_user(db, credentials.user_id)
+    if user is None:
+        raise RuntimeError("email claim points at a missing user item")
+    invitations = repository.invitations_of(db, user.email)
+    grant_lender = invitations.total > 0 and LENDER not in user.roles
+    refresh_token, session = _new_session(settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None)
+    repository.complete_login(
+        db,
+        user=user,
+        session=session,
+        grant_lender=grant_lender,
+        rehash=(credentials.password_hash, verification.replacement_hash) if verification.replacement_hash else None,
+        reset_throttle=throttle is not None,
+        now_iso=iso(now),
+    )
+    if grant_lender:
+        user = replace(user, roles=user.roles | {LENDER})
+        logger.info("lender role granted", extra={"request_id": request_id, "event": "lender_granted", "user_id": user.user_id})
+    logger.info("login succeeded", extra={"request_id": request_id, "event": "login", "user_id": user.user_id})
+    tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
+    return LoginResponse(user=repository.profile_of(user), pending_invitations=invitations.pending, **tokens.model_dump())
+
+
+def refresh(*, db: Dynamo, settings: Settings, clock: Clock, refresh_token: str, request_id: str) -> TokenPair:
+    """Rotate: the presented token is spent; presenting a spent token again revokes its whole family."""
+    now = clock.now()
+    record = sessions.get_refresh_token(db, hash_refresh_token(refresh_token))
+    if record is None or record.expires_at <= epoch(now):
+        raise Unauthenticated("Invalid or expired refresh token")
+    if record.used:
+        _revoke_on_reuse(db, record=record, now_iso=iso(now), request_id=request_id)
+    new_token, session = _new_session(
+        settings=settings, clock=clock, user_id=record.user_id, email=record.email, family_id=record.family_id
+    )
+    try:
+        sessions.rotate_refresh_token(db, old=record, used_at=iso(now), new=session)
+    except RefreshTokenAlreadyUsed:
+        _revoke_on_reuse(db, record=record, now_iso=iso(now), request_id=request_id)
+    except SessionRevoked as exc:
+        raise Unauthenticated("Invalid or expired refresh token") from exc
+    return _token_pair(settings=settings, clock=clock, user_id=record.user_id, email=record.email, refresh_token=new_token)
+
+
+def _revoke_on_reuse(*, db: Dynamo, record: sessions.RefreshRecord, now_iso: str, request_id: str) -> NoReturn:
+    sessions.revoke_family(db, family_id=record.family_id, user_id=record.user_id, revoked_at=now_iso)
+    logger.warning(
+        "refresh token reuse: session family revoked",
+        extra={"request_id": request_id, "event": "refresh_reuse", "user_id": record.user_id},
+    )
+    raise Unauthenticated("Invalid or expired refresh token")
+
+
+def logout(*, db: Dynamo, clock: Clock, caller: Principal, refresh_token: str, request_id: str) -> None:
+    """End the session of `refresh_token` (its whole family) if it is the caller's; otherwise do nothing."""
+    record = sessions.get_refresh_token(db, hash_refresh_token(refresh_token))
+    if record is None or record.user_id != caller.user_id:
+        return
+    sessions.revoke_family(db, family_id=record.family_id, user_id=caller.user_id, revoked_at=iso(clock.now()))
+    logger.info("logged out", extra={"request_id": request_id, "event": "logout", "user_id": caller.user_id})
+
+
+def get_profile(*, db: Dynamo, user_id: str) -> Profile:
+    """The caller's Profile; 404 if the user item is gone."""
+    user = repository.get_user(db, user_id)
+    if user is None:
+        raise NotFound()
+    return repository.profile_of(user)
