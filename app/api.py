@@ -7,8 +7,11 @@ from fastapi import APIRouter
 from app import health
 from app.users import router as users_router
 from app.auth import router as auth_router
+from app.loans import lender_router, router as loans_router
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(users_router.router)
 api_router.include_router(auth_router.router)
+api_router.include_router(loans_router.router)
+api_router.include_router(lender_router.router)

@@ -1,0 +1,144 @@
+"""ACH details: validation, and field-level AES-256-GCM encryption before anything is written.
+
+Each encrypted field is base64(nonce || ciphertext+tag) with a random 12-byte nonce; the associated
+data binds it to its loan, its lender and its field, so a ciphertext copied to another record (or
+swapped between routing and account number) fails to decrypt. The data key comes from KMS in
+production (GenerateDataKey per record, the encrypted data key stored beside the ciphertext:
+envelope encryption) and from the configured ACH_LOCAL_KEY in dev/test.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from app.config import Settings, local_ach_key
+from app.db.dynamo import Item
+from app.db.kms import DataKeyRejected, KeyServiceUnavailable, KmsKeyring, kms_client
+from app.errors import ServiceUnavailable
+
+NONCE_BYTES = 12
+ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
+ENCRYPTED_FIELDS = ("routingNumber", "accountNumber")
+
+
+class AchDecryptionFailed(Exception):
+    """The ciphertext, its associated data or its data key does not match: tampered or misplaced."""
+
+
+def valid_routing_number(value: str) -> str:
+    """ABA checksum: 3*(d1+d4+d7) + 7*(d2+d5+d8) + (d3+d6+d9) is a multiple of 10."""
+    if len(value) != 9 or not value.isdigit():
+        raise ValueError("routing number must be exactly 9 digits")
+    if sum(weight * int(digit) for weight, digit in zip(ABA_WEIGHTS, value, strict=True)) % 10 != 0:
+        raise ValueError("routing number fails the ABA checksum")
+    return value
+
+
+def last4(value: str) -> str:
+    return value[-4:]
+
+
+class DataKeySource(Protocol):
+    name: str
+
+    def new_data_key(self, context: Mapping[str, str]) -> tuple[bytes, bytes | None]: ...
+
+    def data_key(self, encrypted_key: bytes | None, context: Mapping[str, str]) -> bytes: ...
+
+
+class LocalDataKeys:
+    """dev/test: one configured 32-byte key, nothing stored beside the ciphertext."""
+
+    name = "local"
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("the local ACH key must be 32 bytes")
+        self._key = key
+
+    def new_data_key(self, context: Mapping[str, str]) -> tuple[bytes, bytes | None]:
+        return self._key, None
+
+    def data_key(self, encrypted_key: bytes | None, context: Mapping[str, str]) -> bytes:
+        return self._key
+
+
+class KmsDataKeys:
+    """prod: a fresh KMS data key per record (envelope encryption), bound to the loan and lender."""
+
+    name = "kms"
+
+    def __init__(self, keyring: KmsKeyring) -> None:
+        self.keyring = keyring
+
+    def new_data_key(self, context: Mapping[str, str]) -> tuple[bytes, bytes | None]:
+        return self.keyring.generate_data_key(context=context)
+
+    def data_key(self, encrypted_key: bytes | None, context: Mapping[str, str]) -> bytes:
+        if encrypted_key is None:
+            raise AchDecryptionFailed("record has no encrypted data key")
+        try:
+            return self.keyring.decrypt_data_key(encrypted_key=encrypted_key, context=context)
+        except DataKeyRejected as exc:
+            raise AchDecryptionFailed("KMS refused the data key") from exc
+
+
+def data_keys_for(settings: Settings) -> DataKeySource:
+    """KMS when ACH_KMS_KEY_ID is set (required in prod), else the local dev/test key."""
+    if settings.ach_kms_key_id:
+        return KmsDataKeys(KmsKeyring(kms_client(settings.aws_region), settings.ach_kms_key_id))
+    key = local_ach_key(settings)
+    if key is None:
+        raise ServiceUnavailable("ACH encryption is not configured")
+    return LocalDataKeys(key)
+
+
+def _context(loan_id: str, lender_id: str) -> dict[str, str]:
+    return {"loanId": loan_id, "lenderId": lender_id}
+
+
+def _associated_data(loan_id: str, lender_id: str, field: str) -> bytes:
+    return f"ach|{loan_id}|{lender_id}|{field}".encode()
+
+
+def seal(*, keys: DataKeySource, loan_id: str, lender_id: str, routing_number: str, account_number: str) -> Item:
+    """The encrypted attributes of an ACH item; plaintext numbers never leave this function."""
+    context = _context(loan_id, lender_id)
+    try:
+        key, encrypted_key = keys.new_data_key(context)
+    except KeyServiceUnavailable as exc:
+        raise ServiceUnavailable("The key service is unavailable; retry later") from exc
+    cipher = AESGCM(key)
+    sealed: Item = {"keySource": keys.name}
+    for field, value in (("routingNumber", routing_number), ("accountNumber", account_number)):
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = cipher.encrypt(nonce, value.encode(), _associated_data(loan_id, lender_id, field))
+        sealed[f"{field}Cipher"] = base64.b64encode(nonce + ciphertext).decode("ascii")
+    if encrypted_key is not None:
+        sealed["dataKey"] = base64.b64encode(encrypted_key).decode("ascii")
+    return sealed
+
+
+def unseal(*, keys: DataKeySource, loan_id: str, lender_id: str, item: Mapping[str, object]) -> dict[str, str]:
+    """The plaintext numbers of an ACH item read as (`loan_id`, `lender_id`); for payouts, never for responses."""
+    encoded_key = item.get("dataKey")
+    try:
+        key = keys.data_key(base64.b64decode(str(encoded_key)) if encoded_key else None, _context(loan_id, lender_id))
+    except KeyServiceUnavailable as exc:
+        raise ServiceUnavailable("The key service is unavailable; retry later") from exc
+    cipher = AESGCM(key)
+    plain: dict[str, str] = {}
+    for field in ENCRYPTED_FIELDS:
+        blob = base64.b64decode(str(item[f"{field}Cipher"]))
+        try:
+            value = cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(loan_id, lender_id, field))
+        except InvalidTag as exc:
+            raise AchDecryptionFailed(f"{field} does not decrypt for this loan and lender") from exc
+        plain[field] = value.decode()
+    return plain

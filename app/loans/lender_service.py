@@ -1,0 +1,162 @@
+"""Lender rules: pending invitations, accept with ACH details (activating the loan exactly once), decline."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from app.auth.tokens import Principal
+from app.clock import Clock, iso
+from app.db.dynamo import Dynamo, Item, TransactionCancelled, TransactionConflict
+from app.errors import Conflict, NotFound, Unauthenticated
+from app.loans import ach, repository, transitions
+from app.loans.repository import LoanRecord
+from app.loans.schemas import Acceptance, AchDetailsIn, AchDetailsPublic, Declined, InvitationPublic, LoanPublic
+from app.loans.service import ATTEMPTS, backoff, too_busy
+from app.schemas import Page
+
+logger = logging.getLogger("app.loans")
+
+
+def _already_responded() -> Conflict:
+    return Conflict("This invitation was already accepted or declined", code="ALREADY_RESPONDED")
+
+
+def _not_pending() -> Conflict:
+    return Conflict("The loan is no longer pending", code="LOAN_NOT_PENDING")
+
+
+def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal) -> tuple[LoanRecord, Item]:
+    """The loan and the caller's invitation, still open on a pending loan; else the contract's error."""
+    record = repository.read_loan(db, loan_id=loan_id) if repository.is_loan_id(loan_id) else None
+    invitation = record.invitation_of(lender.email) if record else None
+    if record is None or invitation is None:
+        raise NotFound("No invitation for you on this loan")
+    if invitation["status"] != "invited":
+        raise _already_responded()
+    if record.status != "pending":
+        raise _not_pending()
+    return record, invitation
+
+
+def _explain(exc: TransactionCancelled, *, accepting: bool) -> None:
+    """Turn a failed condition into the contract's code; return (=> re-read and retry) for lost races."""
+    if exc.failed(transitions.INVITATION):
+        invitation = exc.items[transitions.INVITATION]
+        if invitation is None:
+            raise NotFound("No invitation for you on this loan") from exc
+        if invitation.get("status") != "invited":
+            raise _already_responded() from exc
+        raise _not_pending() from exc
+    if accepting and exc.failed(transitions.ACH):
+        raise _already_responded() from exc
+    if accepting and exc.failed(transitions.USER):
+        raise Unauthenticated("The account no longer exists") from exc
+    if exc.failed(transitions.LOAN):
+        loan = exc.items[transitions.LOAN]
+        if loan is None or loan.get("status") != "pending":
+            raise _not_pending() from exc
+    # The loan's funding moved between our read and our write (or a pure conflict): re-read.
+
+
+def accept_invitation(
+    *, db: Dynamo, clock: Clock, keys: ach.DataKeySource, lender: Principal, loan_id: str, details: AchDetailsIn, request_id: str
+) -> Acceptance:
+    """ONE transaction: participation accepted, fundedAmount += contribution, ACH stored, lender role held.
+
+    When this contribution completes the funding, the same transaction activates the loan (exactly
+    once: its condition is fundedAmount = amount - contribution on a pending loan).
+    """
+    sealed: Item | None = None
+    for attempt in range(ATTEMPTS):
+        record, invitation = _invited_record(db, loan_id=loan_id, lender=lender)
+        at = iso(clock.now())
+        if sealed is None:  # encrypt once, and only for a real invitation
+            sealed = ach.seal(
+                keys=keys,
+                loan_id=loan_id,
+                lender_id=lender.user_id,
+                routing_number=details.routing_number,
+                account_number=details.account_number,
+            )
+        contribution = Decimal(invitation["amount"])
+        remaining = Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
+        ach_item = transitions.ach_item(
+            loan_id=loan_id,
+            lender_id=lender.user_id,
+            holder=details.account_holder_name,
+            account_type=details.account_type,
+            last4s=(ach.last4(details.routing_number), ach.last4(details.account_number)),
+            sealed=sealed,
+            at=at,
+        )
+        actor = transitions.Actor(user_id=lender.user_id, email=lender.email, at=at, request_id=request_id)
+        completes = contribution == remaining
+        try:
+            db.transact_write(transitions.accept(record, actor, ach_item=ach_item, completes=completes))
+        except TransactionCancelled as exc:
+            _explain(exc, accepting=True)
+        except TransactionConflict:
+            pass
+        else:
+            loan_status = "active" if completes else "pending"
+            logger.info("invitation accepted", extra={"request_id": request_id, "event": "invitation_accepted", "loan_id": loan_id})
+            if completes:
+                logger.info("loan activated", extra={"request_id": request_id, "event": "loan_activated", "loan_id": loan_id})
+            return Acceptance(
+                loan_id=loan_id,
+                status="accepted",
+                amount=contribution,
+                funded_amount=Decimal(record.loan["fundedAmount"]) + contribution,
+                loan_status=loan_status,
+                ach_details=AchDetailsPublic(
+                    account_holder_name=details.account_holder_name,
+                    account_type=details.account_type,
+                    routing_number_last4=ach.last4(details.routing_number),
+                    account_number_last4=ach.last4(details.account_number),
+                ),
+            )
+        backoff(attempt)
+    raise too_busy()
+
+
+def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: str, request_id: str) -> Declined:
+    """The participation becomes declined (only while invited on a pending loan)."""
+    for attempt in range(ATTEMPTS):
+        record, _ = _invited_record(db, loan_id=loan_id, lender=lender)
+        actor = transitions.Actor(user_id=lender.user_id, email=lender.email, at=iso(clock.now()), request_id=request_id)
+        try:
+            db.transact_write(transitions.decline(record, actor))
+        except TransactionCancelled as exc:
+            _explain(exc, accepting=False)
+        except TransactionConflict:
+            pass
+        else:
+            logger.info("invitation declined", extra={"request_id": request_id, "event": "invitation_declined", "loan_id": loan_id})
+            return Declined(loan_id=loan_id, status="declined")
+        backoff(attempt)
+    raise too_busy()
+
+
+def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> Page[InvitationPublic]:
+    """Invitations still `invited` on pending loans: one Query on GSI1 + one BatchGetItem for live figures."""
+    page = repository.invitations_of(db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor)
+    loans = repository.loans_of_invitations(db, page.items)
+    items = [
+        repository.invitation_public(invitation, loans[invitation["loanId"]])
+        for invitation in page.items
+        if loans.get(invitation["loanId"], {}).get("status") == "pending"
+    ]
+    return Page[InvitationPublic](items=items, next_cursor=page.next_cursor)
+
+
+def accepted_loans(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> Page[LoanPublic]:
+    """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
+    page = repository.invitations_of(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
+    loans = repository.loans_of_invitations(db, page.items)
+    items = []
+    for invitation in page.items:
+        loan = loans.get(invitation["loanId"])
+        if loan is not None:
+            items.append(repository.loan_public(loan, [repository.participant_of(invitation)]))
+    return Page[LoanPublic](items=items, next_cursor=page.next_cursor)

@@ -1,0 +1,156 @@
+"""Wire contract of /loans and /lender: requests, the Loan and Invitation views, acceptance, audit events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, WithJsonSchema
+
+from app.loans.ach import valid_routing_number
+from app.schemas import Amount, CamelModel, Money, StrictInput
+
+LoanStatus = Literal["pending", "active", "cancelled"]
+ParticipationStatus = Literal["invited", "accepted", "declined"]
+EventType = Literal["created", "accepted", "declined", "activated", "cancelled"]
+
+
+def _number_only(value: object) -> object:
+    """Like Money: a JSON number (Decimal or int after our parser); strings and booleans are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+InterestRate = Annotated[
+    Decimal,
+    BeforeValidator(_number_only),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "description": "Annual percent, at most 2 decimals"}),
+    Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False, description="Annual percent, 0..100, at most 2 decimals"),
+]
+TermMonths = Annotated[int, Field(ge=1, le=360, strict=True, description="Whole months, 1..360")]
+Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LenderEmail = Annotated[
+    EmailStr,
+    BeforeValidator(lambda value: value.strip() if isinstance(value, str) else value),
+    AfterValidator(lambda value: value.lower()),
+]
+
+
+class LenderInvite(StrictInput):
+    email: LenderEmail = Field(description="The invited lender's email (compared case-insensitively)")
+    amount: Money = Field(description="This lender's contribution in dollars")
+
+
+class LoanCreate(StrictInput):
+    """Contributions must sum exactly to `amount`; no email twice; the borrower may not invite themself."""
+
+    amount: Money
+    purpose: Purpose
+    term_months: TermMonths
+    interest_rate: InterestRate
+    lenders: list[LenderInvite] = Field(min_length=1, max_length=20)
+
+
+class Participant(CamelModel):
+    email: str
+    amount: Amount
+    status: ParticipationStatus
+    lender_id: str | None
+    responded_at: str | None
+
+
+class LoanPublic(CamelModel):
+    """The `Loan` of the contract; an invited lender sees only their own participant."""
+
+    loan_id: str
+    borrower_id: str
+    borrower_name: str
+    amount: Amount
+    funded_amount: Amount
+    purpose: str
+    term_months: int
+    interest_rate: Amount
+    status: LoanStatus
+    created_at: str
+    activated_at: str | None
+    lenders: list[Participant]
+
+
+class InvitationPublic(CamelModel):
+    """A pending invitation, with the loan's live fundedAmount."""
+
+    loan_id: str
+    borrower_name: str
+    purpose: str
+    loan_amount: Amount
+    amount: Amount = Field(description="This lender's contribution")
+    funded_amount: Amount
+    term_months: int
+    interest_rate: Amount
+    invited_at: str
+
+
+HolderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+RoutingNumber = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{9}$"),
+    AfterValidator(valid_routing_number),
+    Field(description="9 digits with a valid ABA checksum"),
+]
+AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,17}$"), Field(description="4..17 digits")]
+AccountType = Literal["checking", "savings"]
+
+
+class AchDetailsIn(StrictInput):
+    account_holder_name: HolderName
+    routing_number: RoutingNumber
+    account_number: AccountNumber
+    account_type: AccountType
+
+    def __repr__(self) -> str:  # never let the numbers reach a log or a traceback
+        return f"AchDetailsIn(account_type={self.account_type!r}, ...)"
+
+    __str__ = __repr__
+
+
+class AcceptRequest(StrictInput):
+    ach_details: AchDetailsIn
+
+
+class AchDetailsPublic(CamelModel):
+    account_holder_name: str
+    account_type: AccountType
+    routing_number_last4: str
+    account_number_last4: str
+
+
+class Acceptance(CamelModel):
+    loan_id: str
+    status: Literal["accepted"]
+    amount: Amount
+    funded_amount: Amount
+    loan_status: LoanStatus
+    ach_details: AchDetailsPublic
+
+
+class Declined(CamelModel):
+    loan_id: str
+    status: Literal["declined"]
+
+
+class LoanEvent(CamelModel):
+    """One entry of a loan's append-only audit trail."""
+
+    event_id: str
+    type: EventType
+    actor_id: str
+    at: str
+    amount: Amount | None
+    lender_email: str | None = None
+    request_id: str
+
+
+class LoanEvents(CamelModel):
+    items: list[LoanEvent]
+    next_cursor: None = Field(default=None, description="Always null: a loan's trail fits one page")

@@ -1,0 +1,186 @@
+"""The state changes of a loan as TransactWriteItems operations: every change writes its audit event.
+
+Each builder returns the operations of ONE transaction, in a fixed order the services rely on when
+they explain a cancelled transaction (see the INDEX constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from app.clock import uuid7
+from app.db.dynamo import Expression, Item, tx_put, tx_update
+from app.db.keys import ach_key, event_key, invitation_key, loan_key, user_key
+from app.loans.repository import LoanRecord
+
+NOT_EXISTS = Expression("attribute_not_exists(PK)")
+EXISTS = Expression("attribute_exists(PK)")
+Operation = dict[str, Any]
+
+# Positions in the accept/decline transaction.
+INVITATION, LOAN, ACH, USER = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes the loan, when, and under which request id (for the audit trail)."""
+
+    user_id: str
+    email: str
+    at: str
+    request_id: str
+
+
+def event_ops(loan_id: str, actor: Actor, moment_ids: list[str], events: list[dict[str, Any]]) -> list[Operation]:
+    """Append-only audit items; ids are UUIDv7, sorted so events of one transaction keep their order."""
+    ops = []
+    for event_id, event in zip(sorted(moment_ids), events, strict=True):
+        item = {
+            **event_key(loan_id, event_id),
+            "entity": "event",
+            "eventId": event_id,
+            "loanId": loan_id,
+            "actorId": actor.user_id,
+            "at": actor.at,
+            "requestId": actor.request_id,
+            **{name: value for name, value in event.items() if value is not None},
+        }
+        ops.append(tx_put(item, NOT_EXISTS))
+    return ops
+
+
+def create(loan: Item, invitations: list[Item], actor: Actor, event_ids: list[str]) -> list[Operation]:
+    """Put the loan, every invitation and the `created` event: no half-created loan can exist."""
+    return [
+        tx_put(loan, NOT_EXISTS),
+        *(tx_put(invitation, NOT_EXISTS) for invitation in invitations),
+        *event_ops(loan["loanId"], actor, event_ids, [{"type": "created", "amount": loan["amount"]}]),
+    ]
+
+
+def _participant_update(index: int, status: str, actor: Actor) -> tuple[str, dict[str, str], dict[str, Any]]:
+    text = f"participants[{index}].#pstatus = :pstatus, participants[{index}].lenderId = :lenderId, participants[{index}].respondedAt = :at"
+    return text, {"#pstatus": "status"}, {":pstatus": status, ":lenderId": actor.user_id, ":at": actor.at}
+
+
+def _respond(record: LoanRecord, actor: Actor, status: str, loan_status: str = "pending") -> Operation:
+    """The caller's invitation invited -> `status`, only while it is still invited on a pending loan."""
+    loan_id = record.loan["loanId"]
+    return tx_update(
+        invitation_key(loan_id, actor.email),
+        Expression(
+            "SET #status = :status, lenderId = :lenderId, respondedAt = :at, loanStatus = :newLoanStatus",
+            names={"#status": "status"},
+            values={":status": status, ":lenderId": actor.user_id, ":at": actor.at, ":newLoanStatus": loan_status},
+        ),
+        Expression(
+            "#status = :invited AND loanStatus = :pending",
+            names={"#status": "status"},
+            values={":invited": "invited", ":pending": "pending"},
+        ),
+    )
+
+
+def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, completes: bool) -> list[Operation]:
+    """Accept as one transaction; `completes` = this contribution is exactly what is left to fund.
+
+    The loan update's condition is arithmetic on the stored fundedAmount, not on what we read:
+    a non-final accept needs fundedAmount < amount - contribution (so it can never reach or pass
+    amount), the final one needs fundedAmount = amount - contribution and activates the loan. So
+    funding never passes amount and activation happens exactly once, whatever runs concurrently.
+    """
+    loan, loan_id = record.loan, record.loan["loanId"]
+    invitation = record.invitation_of(actor.email)
+    assert invitation is not None
+    contribution = Decimal(invitation["amount"])
+    threshold = Decimal(loan["amount"]) - contribution
+    text, names, values = _participant_update(record.participant_index(actor.email), "accepted", actor)
+    update = f"SET fundedAmount = fundedAmount + :contribution, {text}"
+    condition = "#status = :pending AND fundedAmount " + ("= :threshold" if completes else "< :threshold")
+    names = {**names, "#status": "status"}
+    values = {**values, ":contribution": contribution, ":threshold": threshold, ":pending": "pending", ":one": 1}
+    if completes:
+        update += ", #status = :active, activatedAt = :at"
+        values[":active"] = "active"
+    ops = [
+        _respond(record, actor, "accepted", "active" if completes else "pending"),
+        tx_update(loan_key(loan_id, record.borrower_id), Expression(update + " ADD version :one", names, values), Expression(condition)),
+        tx_put(ach_item, NOT_EXISTS),
+        tx_update(
+            user_key(actor.user_id),
+            Expression("ADD #roles :lender", names={"#roles": "roles"}, values={":lender": {"lender"}}),
+            Expression("attribute_exists(PK)"),
+        ),
+    ]
+    events: list[dict[str, Any]] = [{"type": "accepted", "amount": contribution, "lenderEmail": actor.email}]
+    if completes:
+        ops.extend(_set_loan_status_on_invitations(record, "active", skip=actor.email))
+        events.append({"type": "activated", "amount": loan["amount"]})
+    ids = [uuid7() for _ in events]
+    return ops + event_ops(loan_id, actor, ids, events)
+
+
+def decline(record: LoanRecord, actor: Actor) -> list[Operation]:
+    """The invitation becomes declined; the loan's participants list follows (only while pending)."""
+    loan_id = record.loan["loanId"]
+    invitation = record.invitation_of(actor.email)
+    assert invitation is not None
+    text, names, values = _participant_update(record.participant_index(actor.email), "declined", actor)
+    return [
+        _respond(record, actor, "declined"),
+        tx_update(
+            loan_key(loan_id, record.borrower_id),
+            Expression(f"SET {text} ADD version :one", names, {**values, ":one": 1}),
+            Expression("#status = :pending", names={"#status": "status"}, values={":pending": "pending"}),
+        ),
+        *event_ops(loan_id, actor, [uuid7()], [{"type": "declined", "amount": invitation["amount"], "lenderEmail": actor.email}]),
+    ]
+
+
+def cancel(record: LoanRecord, actor: Actor) -> list[Operation]:
+    """The loan becomes cancelled (only while pending) and every invitation's loanStatus follows."""
+    loan_id = record.loan["loanId"]
+    return [
+        tx_update(
+            loan_key(loan_id, record.borrower_id),
+            Expression(
+                "SET #status = :cancelled, cancelledAt = :at ADD version :one",
+                names={"#status": "status"},
+                values={":cancelled": "cancelled", ":at": actor.at, ":one": 1},
+            ),
+            Expression("#status = :pending", names={"#status": "status"}, values={":pending": "pending"}),
+        ),
+        *_set_loan_status_on_invitations(record, "cancelled"),
+        *event_ops(loan_id, actor, [uuid7()], [{"type": "cancelled", "amount": record.loan["fundedAmount"]}]),
+    ]
+
+
+def _set_loan_status_on_invitations(record: LoanRecord, status: str, skip: str | None = None) -> list[Operation]:
+    loan_id = record.loan["loanId"]
+    return [
+        tx_update(
+            invitation_key(loan_id, invitation["email"]),
+            Expression("SET loanStatus = :loanStatus", values={":loanStatus": status}),
+            EXISTS,
+        )
+        for invitation in record.invitations
+        if invitation["email"] != skip
+    ]
+
+
+def ach_item(*, loan_id: str, lender_id: str, holder: str, account_type: str, last4s: tuple[str, str], sealed: Item, at: str) -> Item:
+    """The ACH record: encrypted numbers (see app/loans/ach.py) and last-4 figures only."""
+    return {
+        **ach_key(loan_id, lender_id),
+        "entity": "ach",
+        "loanId": loan_id,
+        "lenderId": lender_id,
+        "accountHolderName": holder,
+        "accountType": account_type,
+        "routingNumberLast4": last4s[0],
+        "accountNumberLast4": last4s[1],
+        **sealed,
+        "createdAt": at,
+    }

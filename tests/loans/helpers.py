@@ -1,0 +1,61 @@
+"""Helpers for loan tests: loans created and accepted through the public API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.factories import TestUser
+
+ROUTING = "021000021"  # a valid ABA routing number (3*(0+0+0) + 7*(2+0+2) + (1+0+1) = 30)
+ACCOUNT = "000123456789"
+
+
+def ach(routing: str = ROUTING, account: str = ACCOUNT, **overrides: Any) -> dict[str, Any]:
+    return {"achDetails": {"accountHolderName": "Grace Hopper", "routingNumber": routing, "accountNumber": account, "accountType": "checking", **overrides}}
+
+
+def loan_body(lenders: list[tuple[TestUser | str, str]], *, amount: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A valid POST /loans body; amount defaults to the sum of the contributions (sent as JSON numbers)."""
+    total = sum((Decimal(share) for _, share in lenders), Decimal(0))
+    return {
+        "amount": Decimal(amount) if amount else total,
+        "purpose": "Bakery oven",
+        "termMonths": 12,
+        "interestRate": Decimal("5.25"),
+        "lenders": [{"email": who if isinstance(who, str) else who.email, "amount": Decimal(share)} for who, share in lenders],
+        **overrides,
+    }
+
+
+def post_json(client: TestClient, url: str, body: Any, headers: dict[str, str], method: str = "POST") -> Any:
+    """Send `body` with Decimals written as exact JSON numbers (never through float)."""
+    import json
+
+    def encode(value: Any) -> Any:
+        raise TypeError(value)
+
+    text = json.dumps(_numbers(body), default=encode)
+    return client.request(method, url, content=text.replace('"__n:', "").replace(':n__"', ""), headers={**headers, "Content-Type": "application/json"})
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"__n:{value}:n__"
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
+def create_loan(client: TestClient, borrower: TestUser, lenders: list[tuple[TestUser | str, str]], **overrides: Any) -> dict[str, Any]:
+    response = post_json(client, "/loans", loan_body(lenders, **overrides), borrower.headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def accept(client: TestClient, lender: TestUser, loan_id: str, **ach_overrides: Any) -> Any:
+    return client.put(f"/lender/accept/{loan_id}", json=ach(**ach_overrides), headers=lender.headers)
