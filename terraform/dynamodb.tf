@@ -1,0 +1,42 @@
+# THE table, mirroring app/db/table.py (tests/deploy/test_terraform.py asserts they are equal).
+
+resource "aws_dynamodb_table" "main" {
+  name         = local.table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "PK"
+  range_key    = "SK"
+
+  attribute {
+    name = "PK"
+    type = "S"
+  }
+
+  attribute {
+    name = "SK"
+    type = "S"
+  }
+
+  # The inverse index: partition on SK, sort on PK.
+  global_secondary_index {
+    name            = "GSI1"
+    hash_key        = "SK"
+    range_key       = "PK"
+    projection_type = "ALL"
+  }
+
+  ttl {
+    attribute_name = "expireAt"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.data.arn
+  }
+
+  deletion_protection_enabled = local.is_prod
+}

@@ -1,0 +1,69 @@
+# Two customer-managed keys: one for ACH envelope encryption (the app's only KMS use) and one for
+# data at rest (table, Lambda environment variables, log groups). Separate keys keep the Lambda's
+# kms:Decrypt scoped to ACH data keys alone.
+
+data "aws_iam_policy_document" "ach_key" {
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"] # in a key policy "*" means this key
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "ach" {
+  description             = "${local.name}: envelope encryption of lenders' ACH details"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.ach_key.json
+}
+
+resource "aws_kms_alias" "ach" {
+  name          = "alias/${local.name}-ach"
+  target_key_id = aws_kms_key.ach.key_id
+}
+
+data "aws_iam_policy_document" "data_key" {
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"] # in a key policy "*" means this key
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsEncryptsOurLogGroups"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"] # in a key policy "*" means this key
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values = [
+        "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name}",
+        "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/apigateway/${local.name}",
+      ]
+    }
+  }
+}
+
+resource "aws_kms_key" "data" {
+  description             = "${local.name}: the table, Lambda environment variables and log groups at rest"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.data_key.json
+}
+
+resource "aws_kms_alias" "data" {
+  name          = "alias/${local.name}-data"
+  target_key_id = aws_kms_key.data.key_id
+}

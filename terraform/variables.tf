@@ -1,0 +1,103 @@
+variable "project" {
+  description = "Name prefix of every resource."
+  type        = string
+  default     = "lending"
+}
+
+variable "environment" {
+  description = "Deployment environment; also the app's ENVIRONMENT (prod turns on the app's strict checks and the table's deletion protection)."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "prod"], var.environment)
+    error_message = "environment must be dev or prod."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the whole stack."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "lambda_zip_path" {
+  description = "The package built by scripts/build_lambda.sh, relative to terraform/."
+  type        = string
+  default     = "../dist/lambda.zip"
+}
+
+variable "lambda_memory_mb" {
+  description = "Lambda memory (MB); CPU scales with it."
+  type        = number
+  default     = 1024
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Lambda timeout; keep it under API Gateway's 30 s integration limit."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 3 && var.lambda_timeout_seconds <= 29
+    error_message = "lambda_timeout_seconds must be between 3 and 29 (API Gateway gives up at 30 s)."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of the function: a ceiling that protects the account (and the table) from a runaway."
+  type        = number
+  default     = 50
+}
+
+variable "log_level" {
+  description = "The app's LOG_LEVEL."
+  type        = string
+  default     = "INFO"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and API access log groups."
+  type        = number
+  default     = 365
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins of the SPA allowed to call the API (API Gateway CORS and the app's CORS_ORIGINS)."
+  type        = list(string)
+  default     = []
+}
+
+variable "jwt_secret_ssm_parameter" {
+  description = "Name of the SSM Parameter Store SecureString holding JWT_SECRET (created out of band; never a literal here)."
+  type        = string
+}
+
+variable "throttling_rate_limit" {
+  description = "API Gateway stage steady-state request rate limit (requests per second)."
+  type        = number
+  default     = 100
+}
+
+variable "throttling_burst_limit" {
+  description = "API Gateway stage burst limit (requests)."
+  type        = number
+  default     = 200
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic notified when an alarm fires or recovers; empty = alarms without notifications."
+  type        = string
+  default     = ""
+}
+
+variable "alarm_5xx_rate_percent" {
+  description = "Alarm when more than this percentage of requests end in a 5xx over 5 minutes."
+  type        = number
+  default     = 1
+}
+
+variable "alarm_p95_latency_ms" {
+  description = "Alarm when the p95 API latency stays above this for 15 minutes."
+  type        = number
+  default     = 1000
+}
