@@ -20,6 +20,9 @@ MAX_BODY_BYTES = 64 * 1024
 REQUEST_ID_HEADER = "x-request-id"
 DB_REQUESTS_HEADER = "x-db-requests"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# On every response: no MIME sniffing. On answers to authenticated requests: never cached.
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
+PRIVATE_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
 
 class _BodyTooLarge(HTTPException):
@@ -55,6 +58,7 @@ class RequestContextMiddleware:
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         request_id = sane_request_id(headers.get(REQUEST_ID_HEADER))
+        authenticated = "authorization" in headers
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         response: dict[str, Any] = {"status": None}
@@ -64,7 +68,10 @@ class RequestContextMiddleware:
             async def send_with_id(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     response["status"] = message["status"]
-                    extra = [(b"x-request-id", request_id.encode())]
+                    present = {name.lower() for name, _ in message.get("headers", [])}
+                    extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+                    if authenticated:
+                        extra += [header for header in PRIVATE_HEADERS if header[0] not in present]
                     if self.expose_db_requests:
                         extra.append((DB_REQUESTS_HEADER.encode(), str(db_counter.count).encode()))
                     message["headers"] = [*message.get("headers", []), *extra]

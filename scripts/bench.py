@@ -50,7 +50,7 @@ def start_app(port: int, ddb_url: str) -> subprocess.Popen[bytes]:
         "LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "--no-server-header"],
         cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 60

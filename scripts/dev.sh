@@ -30,4 +30,4 @@ fi
 
 python scripts/create_table.py
 echo "API on http://127.0.0.1:${PORT:-8000}  (docs: http://127.0.0.1:${PORT:-8000}/docs)"
-uvicorn app.main:app --reload --reload-dir app --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
+uvicorn app.main:app --reload --reload-dir app --no-server-header --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

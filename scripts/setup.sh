@@ -23,7 +23,9 @@ stamp=.venv/.requirements.sha256
 wanted="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   echo "Installing Python packages into .venv ..."
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  # (this machine's pip config names local mirrors that lack most packages: drop pip's noise about them)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$wanted" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"

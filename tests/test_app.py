@@ -172,3 +172,16 @@ def test_one_json_access_log_line_per_request(client: TestClient, caplog: pytest
 def test_openapi_and_docs_are_served(client: TestClient) -> None:
     assert client.get("/openapi.json").json()["info"]["title"] == "Lending marketplace API"
     assert "swagger" in client.get("/docs").text.lower()
+
+
+def test_every_response_forbids_mime_sniffing(client: TestClient) -> None:
+    for response in (client.get("/health"), client.get("/nowhere"), client.post("/auth/login", content=b"{")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "server" not in response.headers
+
+
+def test_authenticated_answers_are_never_cached(client: TestClient) -> None:
+    response = client.get("/user/profile", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+    assert response.headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/health").headers.get("cache-control", "")
