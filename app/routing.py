@@ -38,6 +38,8 @@ def parse_json(body: bytes) -> Any:
     text = body.decode("utf-8")
     try:
         return json.loads(text, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_reject_duplicates)
+    except RecursionError as exc:  # absurdly deep nesting: malformed for us, never a 500
+        raise json.JSONDecodeError("JSON nested too deeply", text[:0], 0) from exc
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError):
             raise
