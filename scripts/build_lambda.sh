@@ -49,8 +49,9 @@ mkdir -p "$wheels" "$(dirname "$output")"
 
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   echo "Downloading wheels for $tag ..." >&2
+  # (this machine's pip config names local mirrors that lack most packages: drop pip's noise about them)
   "$PYTHON" -m pip download --quiet --disable-pip-version-check --dest "$wheels" "${target_args[@]}" \
-    -r requirements.txt >&2
+    -r requirements.txt 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) >&2
   echo "$wanted" > "$stamp"
 fi
 

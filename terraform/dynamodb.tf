@@ -1,4 +1,4 @@
-# THE table, mirroring app/db/table.py (tests/deploy/test_terraform.py asserts they are equal).
+# THE table, mirroring app/db/table.py (tests/ops/test_terraform_parity.py asserts they are equal).
 
 resource "aws_dynamodb_table" "main" {
   name         = local.table_name

@@ -44,15 +44,25 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrency of the function: a ceiling that protects the account (and the table) from a runaway."
+  description = "Reserved concurrency of the function: a ceiling that protects the account (and the table) from a runaway. -1 = no reservation (new accounts with a concurrency quota of 10 cannot reserve any)."
   type        = number
   default     = 50
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == -1 || var.lambda_reserved_concurrency >= 1
+    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or at least 1 (0 would refuse every request)."
+  }
 }
 
 variable "log_level" {
   description = "The app's LOG_LEVEL."
   type        = string
   default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR (the app refuses anything else at start)."
+  }
 }
 
 variable "log_retention_days" {
@@ -70,6 +80,11 @@ variable "cors_allowed_origins" {
 variable "jwt_secret_ssm_parameter" {
   description = "Name of the SSM Parameter Store SecureString holding JWT_SECRET (created out of band; never a literal here)."
   type        = string
+
+  validation {
+    condition     = startswith(var.jwt_secret_ssm_parameter, "/")
+    error_message = "jwt_secret_ssm_parameter is a parameter name such as /lending/dev/jwt-secret, not the secret itself."
+  }
 }
 
 variable "throttling_rate_limit" {
@@ -100,4 +115,10 @@ variable "alarm_p95_latency_ms" {
   description = "Alarm when the p95 API latency stays above this for 15 minutes."
   type        = number
   default     = 1000
+}
+
+variable "alarm_lambda_errors" {
+  description = "Alarm when the function fails more than this many times in 5 minutes."
+  type        = number
+  default     = 0
 }

@@ -8,8 +8,9 @@ terraform {
     }
   }
 
-  # Remote state in S3 with a DynamoDB lock table. Partial configuration: bucket, key, region and
-  # dynamodb_table come from `terraform init -backend-config=...` (see README "Deploy").
+  # Remote state in S3, locked with an S3 lock file (use_lockfile, Terraform >= 1.10) or a DynamoDB
+  # lock table on older versions. Partial configuration: bucket, key, region and the lock come from
+  # `terraform init -backend-config=...` (see README "Deploy"), so one stack serves dev and prod.
   backend "s3" {}
 }
 

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_script(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "create_table.py")],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
     )
 
 

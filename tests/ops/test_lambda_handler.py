@@ -19,7 +19,11 @@ def invoke(env_overrides: dict[str, str], *specs: str) -> list[dict]:  # type: i
     env = {**os.environ, "ENVIRONMENT": "test", **env_overrides}
     result = subprocess.run(
         [sys.executable, str(HERE / "lambda_driver.py"), *specs],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     return [json.loads(line.removeprefix("RESULT ")) for line in result.stdout.splitlines() if line.startswith("RESULT ")]
 

@@ -1,0 +1,15 @@
+# terraform plan -var-file=environments/dev.tfvars  (README "Deploy")
+environment              = "dev"
+region                   = "us-east-1"
+cors_allowed_origins     = ["https://dev.app.example.com", "http://localhost:5173"]
+jwt_secret_ssm_parameter = "/lending/dev/jwt-secret"
+
+lambda_memory_mb            = 1024
+lambda_reserved_concurrency = 10
+log_level                   = "INFO"
+log_retention_days          = 365
+throttling_rate_limit       = 20
+throttling_burst_limit      = 40
+
+# An SNS topic of your own (email/Slack/PagerDuty subscriptions); empty = alarms without notifications.
+alarm_sns_topic_arn = ""
