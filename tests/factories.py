@@ -1,8 +1,7 @@
 """Test factories: people and their tokens.
 
-`a_user` is the one way tests get an authenticated caller. Until POST /auth/register exists it
-writes the user and email-claim items directly (the shapes in docs/data-model.md); the auth issue
-switches it to go through the public API with the same signature.
+`a_user` is the one way tests get an authenticated caller: it registers through the public API
+(POST /auth/register), so every test's user is made exactly as a real one is.
 """
 
 from __future__ import annotations
@@ -11,11 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
-
-from app.auth.tokens import issue_access_token
-from app.clock import iso
-from app.db.dynamo import Dynamo, tx_put
-from app.db.keys import email_key, user_key
+from fastapi.testclient import TestClient
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -41,30 +36,23 @@ def unique_email(prefix: str = "user") -> str:
 
 
 def a_user(app: FastAPI, *, email: str | None = None, first_name: str = "Ada", last_name: str = "Lovelace") -> TestUser:
-    """A registered user with a valid access token."""
-    settings = app.state.settings
-    clock = app.state.clock
-    db: Dynamo = app.state.resources.db
-    email = (email or unique_email()).strip().lower()
-    user_id = str(uuid.uuid4())
-    now = iso(clock.now())
-    db.transact_write(
-        [
-            tx_put(
-                {
-                    **user_key(user_id),
-                    "entity": "user",
-                    "userId": user_id,
-                    "email": email,
-                    "firstName": first_name,
-                    "lastName": last_name,
-                    "roles": {"borrower"},
-                    "createdAt": now,
-                    "updatedAt": now,
-                }
-            ),
-            tx_put({**email_key(email), "entity": "email", "email": email, "userId": user_id, "passwordHash": "!", "createdAt": now}),
-        ]
+    """A registered user with a valid access token (POST /auth/register on `app`)."""
+    body = {
+        "email": email or unique_email(),
+        "password": DEFAULT_PASSWORD,
+        "firstName": first_name,
+        "lastName": last_name,
+    }
+    response = TestClient(app).post("/auth/register", json=body)
+    assert response.status_code == 201, f"a_user: registration failed: {response.status_code} {response.text}"
+    registered = response.json()
+    user = registered["user"]
+    return TestUser(
+        user_id=user["userId"],
+        email=user["email"],
+        first_name=user["firstName"],
+        last_name=user["lastName"],
+        access_token=registered["accessToken"],
+        refresh_token=registered["refreshToken"],
+        roles=user["roles"],
     )
-    token = issue_access_token(settings=settings, user_id=user_id, email=email, now=clock.now())
-    return TestUser(user_id=user_id, email=email, first_name=first_name, last_name=last_name, access_token=token)

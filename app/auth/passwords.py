@@ -5,12 +5,14 @@ successful verification hands back an argon2id replacement to store.
 
 Bcrypt only ever looks at the first 72 bytes of a password. We never truncate: a password longer
 than 72 UTF-8 bytes is refused against a bcrypt hash (it does not verify; the user resets their
-password), so two passwords that differ only after byte 72 never verify against each other.
-Argon2id hashes the whole password, so the limit does not exist for new hashes.
+password), so two passwords that differ only after byte 72 never verify against each other; so is
+a password with a NUL byte (bcrypt would stop reading there). Argon2id hashes the whole password,
+so neither limit exists for new hashes. A stored hash we cannot parse verifies nothing (no 500).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ ARGON2_MEMORY_COST_KIB = 19456
 ARGON2_TIME_COST = 2
 ARGON2_PARALLELISM = 1
 BCRYPT_MAX_BYTES = 72
+
+logger = logging.getLogger("app.auth.passwords")
 
 _context = CryptContext(
     schemes=["argon2", "bcrypt"],
@@ -44,22 +48,33 @@ class Verification:
 
 def hash_password(password: str) -> str:
     """An argon2id hash of the password exactly as given (no trimming, no truncation)."""
-    return _context.hash(password)
+    hashed: str = _context.hash(password)
+    return hashed
+
+
+def _refuse(password: str) -> Verification:
+    """No match, at the cost of one argon2id verify, so timing does not tell why."""
+    _context.verify(password, _DUMMY_HASH)
+    return Verification(valid=False)
+
+
+def _bcrypt_cannot_take(password: str) -> bool:
+    encoded = password.encode("utf-8")
+    return len(encoded) > BCRYPT_MAX_BYTES or b"\x00" in encoded
 
 
 def verify_password(password: str, stored_hash: str | None) -> Verification:
     """Whether `password` matches `stored_hash`; with no hash, burn one verify so timing looks the same."""
     if stored_hash is None:
-        _context.verify(password, _DUMMY_HASH)
-        return Verification(valid=False)
+        return _refuse(password)
     scheme = _context.identify(stored_hash)
-    if scheme is None:
-        _context.verify(password, _DUMMY_HASH)
-        return Verification(valid=False)
-    if scheme == "bcrypt" and len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
-        _context.verify(password, _DUMMY_HASH)
-        return Verification(valid=False)
-    valid, replacement = _context.verify_and_update(password, stored_hash)
+    if scheme is None or (scheme == "bcrypt" and _bcrypt_cannot_take(password)):
+        return _refuse(password)
+    try:
+        valid, replacement = _context.verify_and_update(password, stored_hash)
+    except ValueError:  # passlib's answer to a malformed stored hash: it can match nothing
+        logger.warning("unusable password hash", extra={"event": "unusable_password_hash"})
+        return _refuse(password)
     return Verification(valid=bool(valid), replacement_hash=replacement if valid else None)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.auth.schemas import Profile
 from app.auth.sessions import NewSession, session_items
-from app.db.dynamo import Dynamo, Expression, Item, ConditionFailed, TransactionCancelled, tx_delete, tx_put, tx_update
+from app.db.dynamo import Dynamo, Expression, Item, TransactionCancelled, tx_delete, tx_put, tx_update
 from app.db.keys import email_key, invitation_sort_key, login_throttle_key, user_key
 from app.db.table import GSI1_NAME
 from app.errors import Conflict
@@ -42,13 +42,6 @@ class Credentials:
 
 
 @dataclass(frozen=True)
-class LoginThrottle:
-    failures: int
-    window_start: int
-    locked_until: int | None
-
-
-@dataclass(frozen=True)
 class InvitationSummary:
     total: int  # any invitation at all makes the email a lender
     pending: int  # still "invited" on a "pending" loan
@@ -63,7 +56,7 @@ def user_from_item(item: Item) -> UserRecord:
         phone=item.get("phone"),
         roles=frozenset(item.get("roles") or {BORROWER}),
         created_at=item["createdAt"],
-        updated_at=item.get("updatedAt", item["createdAt"]),
+        updated_at=str(item.get("updatedAt") or item["createdAt"]),
     )
 
 
@@ -75,7 +68,7 @@ def profile_of(user: UserRecord) -> Profile:
         first_name=user.first_name,
         last_name=user.last_name,
         phone=user.phone,
-        roles=sorted(user.roles),  # type: ignore[arg-type]
+        roles=sorted(user.roles),
         created_at=user.created_at,
     )
 
@@ -126,22 +119,10 @@ def register_user(db: Dynamo, *, user: UserRecord, password_hash: str, session: 
         raise
 
 
-def _throttle_from_item(item: Item) -> LoginThrottle:
-    locked = item.get("lockedUntil")
-    return LoginThrottle(int(item["failures"]), int(item["windowStart"]), int(locked) if locked is not None else None)
-
-
-def credentials_and_throttle(db: Dynamo, email: str) -> tuple[Credentials | None, LoginThrottle | None]:
-    """The email claim and the login throttle of `email`, in one strongly consistent BatchGetItem."""
-    claim_key, throttle_key = email_key(email), login_throttle_key(email)
-    credentials: Credentials | None = None
-    throttle: LoginThrottle | None = None
-    for item in db.batch_get([claim_key, throttle_key], consistent=True):
-        if item["PK"] == claim_key["PK"]:
-            credentials = Credentials(user_id=item["userId"], password_hash=item["passwordHash"])
-        elif item["PK"] == throttle_key["PK"]:
-            throttle = _throttle_from_item(item)
-    return credentials, throttle
+def credentials_of(db: Dynamo, email: str) -> Credentials | None:
+    """The email claim: who owns `email` and their password hash (strongly consistent GetItem)."""
+    item = db.get(email_key(email))
+    return Credentials(user_id=item["userId"], password_hash=item["passwordHash"]) if item else None
 
 
 def invitations_of(db: Dynamo, email: str) -> InvitationSummary:
@@ -159,7 +140,6 @@ def complete_login(
     session: NewSession,
     grant_lender: bool,
     rehash: tuple[str, str] | None,
-    reset_throttle: bool,
     now_iso: str,
 ) -> None:
     """One transaction: the new session, the lender role, the upgraded hash, the throttle reset.
@@ -172,14 +152,15 @@ def complete_login(
         operations.append(
             tx_update(
                 user_key(user.user_id),
-                Expression("ADD roles :lender SET updatedAt = :now", values={":lender": {LENDER}, ":now": now_iso}),
+                Expression(
+                    "ADD #roles :lender SET updatedAt = :now",
+                    names={"#roles": "roles"},  # a DynamoDB reserved word
+                    values={":lender": {LENDER}, ":now": now_iso},
+                ),
                 Expression("attribute_exists(PK)"),
             )
         )
-    if reset_throttle:
-        operations.append(
-            tx_delete(login_throttle_key(user.email))
-        )
+    operations.append(tx_delete(login_throttle_key(user.email)))  # a success starts the count again
     rehash_index = len(operations)
     if rehash is not None:
         old_hash, new_hash = rehash
@@ -196,36 +177,3 @@ def complete_login(
         if rehash is None or not exc.failed(rehash_index):
             raise
         db.transact_write(operations[:rehash_index])
-
-
-def record_login_failure(db: Dynamo, email: str, *, now: int, window_seconds: int, limit: int) -> LoginThrottle:
-    """Count one failed login atomically; the failure that reaches `limit` locks the email for a window.
-
-    A failure inside the current window adds one (UpdateItem ADD, so concurrent failures all
-    count); outside it (or with no item yet) a fresh window starts. Items expire by TTL.
-    """
-    key = login_throttle_key(email)
-    floor = now - window_seconds
-    expire_at = now + 2 * window_seconds
-    in_window = Expression("windowStart > :floor", values={":floor": floor})
-    count = Expression("ADD failures :one SET expireAt = :exp", values={":one": 1, ":exp": expire_at})
-    for _ in range(3):
-        try:
-            throttle = _throttle_from_item(db.update(key, count, condition=in_window))
-            break
-        except ConditionFailed:
-            pass
-        fresh = {**key, "entity": "throttle", "failures": 1, "windowStart": now, "expireAt": expire_at}
-        try:
-            db.put(fresh, condition=Expression("attribute_not_exists(PK) OR windowStart <= :floor", values={":floor": floor}))
-            throttle = LoginThrottle(failures=1, window_start=now, locked_until=None)
-            break
-        except ConditionFailed:
-            continue  # another failure opened a new window first: count in it
-    else:  # pragma: no cover - needs three lost races in a row
-        raise ConditionFailed()
-    if throttle.failures == limit:  # exactly one caller sees the count reach the limit
-        locked_until = now + window_seconds
-        db.update(key, Expression("SET lockedUntil = :until", values={":until": locked_until}))
-        return LoginThrottle(throttle.failures, throttle.window_start, locked_until)
-    return throttle

@@ -68,9 +68,7 @@ def login(body: LoginRequest, request: Request, response: Response, db: Db, sett
 )
 def refresh(body: RefreshRequest, request: Request, response: Response, db: Db, settings: SettingsDep, clock: ClockDep) -> TokenPair:
     _no_store(response)
-    return service.refresh(
-        db=db, settings=settings, clock=clock, refresh_token=body.refresh_token, request_id=request_id_of(request)
-    )
+    return service.refresh(db=db, settings=settings, clock=clock, refresh_token=body.refresh_token, request_id=request_id_of(request))
 
 
 @router.post(

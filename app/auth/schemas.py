@@ -80,7 +80,7 @@ class Profile(CamelModel):
 class TokenPair(CamelModel):
     access_token: str
     refresh_token: str = Field(description="Opaque, single use: each refresh returns a new one")
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires")
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import NoReturn
 
-from app.auth import passwords, repository, sessions
+from app.auth import passwords, repository, sessions, throttle
 from app.auth.repository import BORROWER, LENDER, UserRecord
 from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, Profile, RegisterRequest, TokenPair
 from app.auth.sessions import NewSession, RefreshTokenAlreadyUsed, SessionRevoked
@@ -19,9 +19,6 @@ from app.db.dynamo import Dynamo
 from app.errors import InvalidCredentials, NotFound, RateLimited, Unauthenticated
 
 logger = logging.getLogger("app.auth")
-
-MAX_FAILED_LOGINS = 5
-FAILED_LOGIN_WINDOW_SECONDS = 15 * 60
 
 
 def _new_session(*, settings: Settings, clock: Clock, user_id: str, email: str, family_id: str | None) -> tuple[str, NewSession]:
@@ -69,15 +66,15 @@ def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequ
 def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, request_id: str) -> LoginResponse:
     """Check the password (same answer and cost for unknown emails), throttle failures, grant lender."""
     now = clock.now()
-    credentials, throttle = repository.credentials_and_throttle(db, data.email)
-    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > epoch(now):
+    attempt = throttle.count_attempt(db, data.email, now=epoch(now))
+    if isinstance(attempt, throttle.Locked):
         logger.warning("login refused: email locked", extra={"request_id": request_id, "event": "login_locked"})
-        raise RateLimited(throttle.locked_until - epoch(now), "Too many failed logins; retry later")
+        raise RateLimited(attempt.retry_after_seconds, "Too many failed logins; retry later")
+    credentials = repository.credentials_of(db, data.email)
     verification = passwords.verify_password(data.password, credentials.password_hash if credentials else None)
     if credentials is None or not verification.valid:
-        repository.record_login_failure(
-            db, data.email, now=epoch(now), window_seconds=FAILED_LOGIN_WINDOW_SECONDS, limit=MAX_FAILED_LOGINS
-        )
+        if attempt.number >= throttle.MAX_FAILED_LOGINS:
+            throttle.lock(db, data.email, now=epoch(now))
         logger.info("login failed", extra={"request_id": request_id, "event": "login_failed"})
         raise InvalidCredentials()
     user = repository.get_user(db, credentials.user_id)
@@ -92,7 +89,6 @@ def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, r
         session=session,
         grant_lender=grant_lender,
         rehash=(credentials.password_hash, verification.replacement_hash) if verification.replacement_hash else None,
-        reset_throttle=throttle is not None,
         now_iso=iso(now),
     )
     if grant_lender:
@@ -110,14 +106,14 @@ def refresh(*, db: Dynamo, settings: Settings, clock: Clock, refresh_token: str,
     if record is None or record.expires_at <= epoch(now):
         raise Unauthenticated("Invalid or expired refresh token")
     if record.used:
-        _revoke_on_reuse(db, record=record, now_iso=iso(now), request_id=request_id)
+        _revoke_on_reuse(db=db, record=record, now_iso=iso(now), request_id=request_id)
     new_token, session = _new_session(
         settings=settings, clock=clock, user_id=record.user_id, email=record.email, family_id=record.family_id
     )
     try:
         sessions.rotate_refresh_token(db, old=record, used_at=iso(now), new=session)
     except RefreshTokenAlreadyUsed:
-        _revoke_on_reuse(db, record=record, now_iso=iso(now), request_id=request_id)
+        _revoke_on_reuse(db=db, record=record, now_iso=iso(now), request_id=request_id)
     except SessionRevoked as exc:
         raise Unauthenticated("Invalid or expired refresh token") from exc
     return _token_pair(settings=settings, clock=clock, user_id=record.user_id, email=record.email, refresh_token=new_token)

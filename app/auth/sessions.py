@@ -6,6 +6,7 @@ next one in the same family. Only SHA-256 hashes of tokens are stored.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,11 +118,9 @@ def rotate_refresh_token(db: Dynamo, *, old: RefreshRecord, used_at: str, new: N
 
 def revoke_family(db: Dynamo, *, family_id: str, user_id: str, revoked_at: str) -> None:
     """Every token of the family stops working; only the family's own user can do this."""
-    try:
+    with suppress(ConditionFailed):  # the family is gone (expired) or not this user's: nothing left to revoke
         db.update(
             session_family_key(family_id),
             Expression("SET revoked = :true, revokedAt = :now", values={":true": True, ":now": revoked_at}),
             condition=Expression("userId = :uid", values={":uid": user_id}),
         )
-    except ConditionFailed:
-        pass  # the family is gone (expired) or not this user's: nothing left to revoke

@@ -18,6 +18,8 @@ ALGORITHM = "HS256"
 ALLOWED_ALGORITHMS = [ALGORITHM]  # the allow-list: "none", RS256, etc. are refused
 REQUIRED_CLAIMS = ["sub", "iss", "aud", "iat", "exp", "jti"]
 MAX_TOKEN_LENGTH = 4096
+MAX_LIFETIME_SECONDS = 30 * 60  # the contract's ceiling; a longer-lived token is refused even if signed by us
+CLOCK_SKEW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ def verify_access_token(*, settings: Settings, token: str, now: datetime) -> Pri
     # Time checks against our clock (tests control it); PyJWT's own would use the wall clock.
     current = epoch(now)
     expires, issued = claims.get("exp"), claims.get("iat")
-    if not isinstance(expires, int) or not isinstance(issued, int) or expires <= current or issued > current + 60:
+    if not isinstance(expires, int) or not isinstance(issued, int) or isinstance(expires, bool) or isinstance(issued, bool):
+        raise Unauthenticated()
+    if expires <= current or issued > current + CLOCK_SKEW_SECONDS or expires - issued > MAX_LIFETIME_SECONDS:
         raise Unauthenticated()
     user_id, email = claims.get("sub"), claims.get("email")
     if not isinstance(user_id, str) or not isinstance(email, str) or not user_id or not email:

@@ -22,11 +22,13 @@ def registration(**overrides: Any) -> dict[str, Any]:
 
 
 def register(client: TestClient, **overrides: Any) -> Response:
-    return client.post("/auth/register", json=registration(**overrides))
+    response: Response = client.post("/auth/register", json=registration(**overrides))
+    return response
 
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> Response:
-    return client.post("/auth/login", json={"email": email, "password": password})
+    response: Response = client.post("/auth/login", json={"email": email, "password": password})
+    return response
 
 
 def without_request_id(response: Response) -> dict[str, Any]:
@@ -53,3 +55,32 @@ def invite(db: Dynamo, email: str, *, status: str = "invited", loan_status: str 
         }
     )
     return loan_id
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def refresh(client: TestClient, refresh_token: str) -> Response:
+    response: Response = client.post("/auth/refresh", json={"refreshToken": refresh_token})
+    return response
+
+
+def assert_unauthenticated(response: Response) -> None:
+    """401 UNAUTHENTICATED in the envelope, with the Bearer challenge."""
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    error = response.json()["error"]
+    assert error["code"] == "UNAUTHENTICATED" and error["details"] == [] and error["requestId"]
+
+
+def table_dump(db: Dynamo) -> str:
+    """Every item of the test table as text (a Scan: tests only, to prove what is NOT stored)."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"TableName": db.table_name}
+    while True:
+        page = db.client.scan(**params)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return str(items)
+        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -133,6 +133,26 @@ def test_concurrent_registrations_of_one_email_make_one_account(app: FastAPI) ->
     assert sorted(statuses) == [201, 409, 409, 409]
 
 
+@pytest.mark.parametrize("attempt", range(5))
+def test_two_concurrent_registrations_one_201_one_409_email_taken(app: FastAPI, attempt: int) -> None:
+    email = unique_email()
+    answers: list[tuple[int, str | None]] = []
+    barrier = threading.Barrier(2)
+
+    def register_once(spelling: str) -> None:
+        with TestClient(app, raise_server_exceptions=False) as own_client:
+            barrier.wait()
+            response = own_client.post("/auth/register", json=registration(email=spelling))
+            answers.append((response.status_code, response.json().get("error", {}).get("code")))
+
+    threads = [threading.Thread(target=register_once, args=(spelling,)) for spelling in (email, email.upper())]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers, key=lambda answer: answer[0]) == [(201, None), (409, "EMAIL_TAKEN")]
+
+
 def test_invited_email_registers_as_lender(client: TestClient, db: Dynamo) -> None:
     email = unique_email()
     invite(db, email)

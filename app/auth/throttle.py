@@ -1,0 +1,79 @@
+"""Login throttling per email, as one item of the single table (THROTTLE#<email>, see docs/data-model.md).
+
+An attempt is counted *before* its password is checked, with a conditional write: a burst of
+parallel guesses cannot slip past the limit while the first failures are still being verified.
+A successful login deletes the item (the count starts again); the attempt that reaches the limit
+and fails locks the email for a whole window. The state lives in DynamoDB (with a TTL), so every
+process sees the same lock.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+
+from app.db.dynamo import ConditionFailed, Dynamo, Expression, Item
+from app.db.keys import login_throttle_key
+
+MAX_FAILED_LOGINS = 5
+WINDOW_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """This attempt's place in the window: `number` counts it (1..MAX_FAILED_LOGINS)."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class Locked:
+    retry_after_seconds: int
+
+
+def _locked_until(item: Item | None, now: int) -> Locked:
+    if item is None:  # pragma: no cover - only if the lock vanished between two calls: retry soon
+        return Locked(1)
+    until = item.get("lockedUntil")
+    end = int(until) if until is not None else int(item["windowStart"]) + WINDOW_SECONDS
+    return Locked(max(1, end - now))
+
+
+def count_attempt(db: Dynamo, email: str, *, now: int) -> Attempt | Locked:
+    """Count one login attempt for `email` atomically, or report the lock if the limit is reached.
+
+    Inside the current window the count grows only while below the limit (UpdateItem ADD, so
+    concurrent attempts all count); with no item, an old window or a lock that has passed, a
+    fresh window starts (PutItem). When neither write's condition holds, the email is locked.
+    """
+    key = login_throttle_key(email)
+    floor = now - WINDOW_SECONDS
+    expire_at = now + 2 * WINDOW_SECONDS
+    below_limit = Expression("windowStart > :floor AND failures < :limit", values={":floor": floor, ":limit": MAX_FAILED_LOGINS})
+    count = Expression("ADD failures :one SET expireAt = :exp", values={":one": 1, ":exp": expire_at})
+    window_over = Expression(
+        "attribute_not_exists(PK) OR (windowStart <= :floor AND (attribute_not_exists(lockedUntil) OR lockedUntil <= :now))",
+        values={":floor": floor, ":now": now},
+    )
+    fresh = {**key, "entity": "throttle", "failures": 1, "windowStart": now, "expireAt": expire_at}
+    for _ in range(2):  # the second round only matters when another attempt opened the window first
+        try:
+            return Attempt(int(db.update(key, count, condition=below_limit)["failures"]))
+        except ConditionFailed:
+            pass
+        try:
+            db.put(fresh, condition=window_over)
+            return Attempt(1)
+        except ConditionFailed:
+            continue
+    return _locked_until(db.get(key), now)
+
+
+def lock(db: Dynamo, email: str, *, now: int) -> None:
+    """The attempt that reached the limit failed: refuse every attempt for one window from now."""
+    with suppress(ConditionFailed):  # a concurrent successful login has just reset the count: nothing to lock
+        db.update(
+            login_throttle_key(email),
+            Expression("SET lockedUntil = :until", values={":until": now + WINDOW_SECONDS}),
+            condition=Expression("attribute_exists(PK)"),
+        )

@@ -1,0 +1,82 @@
+"""Passwords, password hashes and tokens never reach a log line, nor a response beyond what the contract returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import bcrypt
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from app.auth.tokens import hash_refresh_token
+from app.db.dynamo import Dynamo, Expression
+from app.db.keys import email_key
+from app.observability import JsonFormatter
+from tests.auth.conftest import bearer, login, refresh, register
+from tests.factories import unique_email
+
+PASSWORD = "s3cret-Passphrase-for-logs"
+WRONG_PASSWORD = "wrong-Passphrase-for-logs"
+
+
+def log_lines(caplog: pytest.LogCaptureFixture) -> str:
+    """Every captured record as the JSON line our formatter writes, plus its raw message and arguments."""
+    formatter = JsonFormatter()
+    return "\n".join(f"{formatter.format(record)} {record.msg!r} {record.args!r}" for record in caplog.records)
+
+
+def test_no_secret_reaches_a_log_line_or_an_unexpected_response(client: TestClient, db: Dynamo, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="app")
+    email = unique_email()
+    responses: list[Response] = []
+    issued: list[tuple[Response, str]] = []  # (the response that legitimately carries a token, the token)
+
+    def call(response: Response, *token_fields: str) -> dict[str, Any]:
+        responses.append(response)
+        body: dict[str, Any] = response.json() if response.content else {}
+        issued.extend((response, body[field]) for field in token_fields)
+        return body
+
+    # A whole session: register, failures, a legacy hash upgraded at login, refresh, reuse, logout
+    registered = call(register(client, email=email, password=PASSWORD), "accessToken", "refreshToken")
+    argon2_hash = db.get(email_key(email))["passwordHash"]  # type: ignore[index]
+    call(login(client, email, WRONG_PASSWORD))
+    call(login(client, unique_email(), WRONG_PASSWORD))
+    call(client.post("/auth/register", json={"email": email, "password": "short"}))
+    call(client.post("/auth/login", json={"email": email, "password": PASSWORD + "x" * 128}))
+    legacy = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode().replace("$2b$", "$2a$", 1)
+    db.update(email_key(email), Expression("SET passwordHash = :hash", values={":hash": legacy}))
+    logged_in = call(login(client, email, PASSWORD), "accessToken", "refreshToken")
+    upgraded_hash = db.get(email_key(email))["passwordHash"]  # type: ignore[index]
+    assert upgraded_hash.startswith("$argon2id$")
+    rotated = call(refresh(client, logged_in["refreshToken"]), "accessToken", "refreshToken")
+    call(refresh(client, logged_in["refreshToken"]))  # reuse: the family is revoked
+    call(client.get("/user/profile", headers=bearer(registered["accessToken"])))
+    call(client.get("/user/profile", headers=bearer(registered["accessToken"] + "tampered")))
+    call(client.get("/user/profile", headers=bearer(registered["refreshToken"])))
+    call(client.post("/auth/logout", json={"refreshToken": registered["refreshToken"]}, headers=bearer(rotated["accessToken"])))
+    call(client.post("/auth/logout", json={"refreshToken": registered["refreshToken"]}))
+    for _ in range(5):
+        call(login(client, email, WRONG_PASSWORD))  # ends locked: 429
+
+    tokens = [token for _, token in issued]
+    secrets = [PASSWORD, WRONG_PASSWORD, argon2_hash, legacy, upgraded_hash, *tokens, *map(hash_refresh_token, tokens)]
+    # Hashes are also checked without their salt-and-parameters prefix: the digest alone is the secret part
+    secrets += [argon2_hash.rsplit("$", 1)[-1], upgraded_hash.rsplit("$", 1)[-1], legacy[-31:]]
+
+    lines = log_lines(caplog)
+    assert "login failed" in lines and "logged out" in lines  # the events were logged
+    for secret in secrets:
+        assert secret not in lines
+
+    for response in responses:
+        text = response.text + str(response.headers)
+        for secret in [PASSWORD, WRONG_PASSWORD, argon2_hash, legacy, upgraded_hash]:
+            assert secret not in text
+        for issuer, token in issued:
+            if response is not issuer:
+                assert token not in text
+        assert "passwordHash" not in text and "$argon2" not in text and "$2a$" not in text
