@@ -42,15 +42,22 @@ def _locked_until(item: Item | None, now: int) -> Locked:
 def count_attempt(db: Dynamo, email: str, *, now: int) -> Attempt | Locked:
     """Count one login attempt for `email` atomically, or report the lock if the limit is reached.
 
-    Inside the current window the count grows only while below the limit (UpdateItem ADD, so
-    concurrent attempts all count); with no item, an old window or a lock that has passed, a
+    With no item, or inside the current window while below the limit, one UpdateItem counts it
+    (ADD, so concurrent attempts all count); after an old window or a lock that has passed, a
     fresh window starts (PutItem). When neither write's condition holds, the email is locked.
     """
     key = login_throttle_key(email)
     floor = now - WINDOW_SECONDS
     expire_at = now + 2 * WINDOW_SECONDS
-    below_limit = Expression("windowStart > :floor AND failures < :limit", values={":floor": floor, ":limit": MAX_FAILED_LOGINS})
-    count = Expression("ADD failures :one SET expireAt = :exp", values={":one": 1, ":exp": expire_at})
+    # The common cases (no item yet, or a live window below the limit) cost this one UpdateItem.
+    first_or_below_limit = Expression(
+        "attribute_not_exists(PK) OR (windowStart > :floor AND failures < :limit)",
+        values={":floor": floor, ":limit": MAX_FAILED_LOGINS},
+    )
+    count = Expression(
+        "ADD failures :one SET expireAt = :exp, windowStart = if_not_exists(windowStart, :now), entity = :entity",
+        values={":one": 1, ":exp": expire_at, ":now": now, ":entity": "throttle"},
+    )
     window_over = Expression(
         "attribute_not_exists(PK) OR (windowStart <= :floor AND (attribute_not_exists(lockedUntil) OR lockedUntil <= :now))",
         values={":floor": floor, ":now": now},
@@ -58,7 +65,7 @@ def count_attempt(db: Dynamo, email: str, *, now: int) -> Attempt | Locked:
     fresh = {**key, "entity": "throttle", "failures": 1, "windowStart": now, "expireAt": expire_at}
     for _ in range(2):  # the second round only matters when another attempt opened the window first
         try:
-            return Attempt(int(db.update(key, count, condition=below_limit)["failures"]))
+            return Attempt(int(db.update(key, count, condition=first_or_below_limit)["failures"]))
         except ConditionFailed:
             pass
         try:
