@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from passlib.context import CryptContext
 
@@ -36,8 +37,16 @@ _context = CryptContext(
     argon2__parallelism=ARGON2_PARALLELISM,
 )
 
-# Verified against when the email is unknown, so both failures cost one argon2id verify.
-_DUMMY_HASH = _context.hash(secrets.token_urlsafe(24))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures cost one argon2id verify.
+
+    Made on first use, not at import: an argon2id hash would add its cost to every cold start.
+    """
+    hashed: str = _context.hash(secrets.token_urlsafe(24))
+    return hashed
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ def hash_password(password: str) -> str:
 
 def _refuse(password: str) -> Verification:
     """No match, at the cost of one argon2id verify, so timing does not tell why."""
-    _context.verify(password, _DUMMY_HASH)
+    _context.verify(password, _dummy_hash())
     return Verification(valid=False)
 
 

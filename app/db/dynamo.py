@@ -1,4 +1,4 @@
-"""The only module that imports boto3: typed calls on the single table.
+"""The only module that talks to DynamoDB (through botocore, boto3's core): typed calls on the single table.
 
 Every DynamoDB failure leaves this module as one of our own exceptions:
   ConditionFailed       a conditional write did not hold (carries the current item when asked)
@@ -6,7 +6,7 @@ Every DynamoDB failure leaves this module as one of our own exceptions:
   TransactionConflict   a transaction kept colliding with concurrent ones after bounded retries
   DatabaseUnavailable   the table cannot be reached, is throttled, or does not exist
   InvalidCursor         a pagination cursor was not issued by us for this query
-Numbers come back as Decimal (boto3's TypeDeserializer); floats are refused on the way in.
+Numbers come back as Decimal (app/db/attributes.py); floats are refused on the way in.
 """
 
 from __future__ import annotations
@@ -25,16 +25,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from app.db.attributes import deserialize, serialize
+
 Item = dict[str, Any]
 Key = Mapping[str, str]
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 UNAVAILABLE_CODES = frozenset(
     {
@@ -100,11 +98,11 @@ class Expression:
 
 
 def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return {name: serialize(value) for name, value in item.items()}
 
 
 def _deserialize(item: Mapping[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: deserialize(value) for name, value in item.items()}
 
 
 def _with_expressions(params: dict[str, Any], **expressions: Expression | None) -> dict[str, Any]:
@@ -231,7 +229,7 @@ def make_client(*, region: str, endpoint_url: str | None) -> Any:
     extra: dict[str, str] = {}
     if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
         extra = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    client = boto3.session.Session().client(
+    client = botocore.session.get_session().create_client(
         "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config, **extra
     )
     client.meta.events.register("before-call.dynamodb", _count_call)

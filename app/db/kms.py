@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,7 +33,7 @@ class DataKeyRejected(DataLayerError):
 def kms_client(region: str, endpoint_url: str | None = None) -> Any:
     """One KMS client per process and region (clients are thread-safe)."""
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-    return boto3.session.Session().client("kms", region_name=region, endpoint_url=endpoint_url, config=config)
+    return botocore.session.get_session().create_client("kms", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 class KmsKeyring:
