@@ -72,8 +72,7 @@ def claim(*, db: Dynamo, user_id: str, key: str, fingerprint: str, now: datetime
         "expireAt": epoch(now + RETENTION),
     }
     free = Expression(
-        "attribute_not_exists(PK) OR expiresAt <= :now"
-        " OR (#state = :inProgress AND lockedUntil <= :now AND requestHash = :hash)",
+        "attribute_not_exists(PK) OR expiresAt <= :now OR (#state = :inProgress AND lockedUntil <= :now AND requestHash = :hash)",
         names={"#state": "state"},
         values={":now": current, ":inProgress": "in_progress", ":hash": fingerprint},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -12,7 +12,7 @@ from app.errors import request_id_of
 from app.loans import lender_service
 from app.loans.dependencies import AchKeys
 from app.loans.router import LoanId
-from app.loans.schemas import AcceptRequest, Acceptance, Declined, InvitationPublic, LoanPublic
+from app.loans.schemas import Acceptance, AcceptRequest, Declined, InvitationPublic, LoanPublic
 from app.routing import JsonRoute
 from app.schemas import ErrorResponse, Limit, Page
 
@@ -22,7 +22,7 @@ router = APIRouter(
     route_class=JsonRoute,
     responses={401: {"model": ErrorResponse, "description": "UNAUTHENTICATED"}},
 )
-RESPOND_ERRORS = {
+RESPOND_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "NOT_FOUND: the caller's email is not invited to this loan"},
     409: {"model": ErrorResponse, "description": "ALREADY_RESPONDED, LOAN_NOT_PENDING, or CONFLICT (retry)"},
 }

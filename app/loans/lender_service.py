@@ -11,7 +11,7 @@ from app.db.dynamo import Dynamo, Item, TransactionCancelled, TransactionConflic
 from app.errors import Conflict, NotFound, Unauthenticated
 from app.loans import ach, repository, transitions
 from app.loans.repository import LoanRecord
-from app.loans.schemas import Acceptance, AchDetailsIn, AchDetailsPublic, Declined, InvitationPublic, LoanPublic
+from app.loans.schemas import Acceptance, AchDetailsIn, AchDetailsPublic, Declined, InvitationPublic, LoanPublic, LoanStatus
 from app.loans.service import ATTEMPTS, backoff, too_busy
 from app.schemas import Page
 
@@ -99,15 +99,15 @@ def accept_invitation(
         except TransactionConflict:
             pass
         else:
-            loan_status = "active" if completes else "pending"
             logger.info("invitation accepted", extra={"request_id": request_id, "event": "invitation_accepted", "loan_id": loan_id})
             if completes:
                 logger.info("loan activated", extra={"request_id": request_id, "event": "loan_activated", "loan_id": loan_id})
+            funded, loan_status = _funding_after_acceptance(db, record, completes=completes)
             return Acceptance(
                 loan_id=loan_id,
                 status="accepted",
                 amount=contribution,
-                funded_amount=Decimal(record.loan["fundedAmount"]) + contribution,
+                funded_amount=funded,
                 loan_status=loan_status,
                 ach_details=AchDetailsPublic(
                     account_holder_name=details.account_holder_name,
@@ -118,6 +118,22 @@ def accept_invitation(
             )
         backoff(attempt)
     raise too_busy()
+
+
+def _funding_after_acceptance(db: Dynamo, record: LoanRecord, *, completes: bool) -> tuple[Decimal, LoanStatus]:
+    """The loan's fundedAmount and status once our acceptance committed.
+
+    The final acceptance knows them (amount, active). Any other one re-reads the loan: its
+    condition is arithmetic (fundedAmount < amount - contribution), so other acceptances may have
+    committed between our read and our write, and "what we read + our contribution" could be a
+    figure lower than the loan ever had after our commit.
+    """
+    if completes:
+        return Decimal(record.loan["amount"]), "active"
+    live = repository.live_loan(db, loan_id=str(record.loan["loanId"]), borrower_id=record.borrower_id)
+    if live is None:  # pragma: no cover - loans are never deleted
+        raise NotFound("Loan not found")
+    return Decimal(live["fundedAmount"]), live["status"]
 
 
 def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: str, request_id: str) -> Declined:

@@ -83,9 +83,7 @@ def loans_of_borrower(db: Dynamo, *, borrower_id: str, status: str | None, limit
     return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
 
 
-def invitations_of(
-    db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None
-) -> Page:
+def invitations_of(db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None) -> Page:
     """A page of the email's invitation items in one participation status (and loan status), newest first."""
     condition = Expression(
         "#gsiPartition = :invite AND begins_with(#gsiSort, :loan)",
@@ -104,6 +102,11 @@ def loans_of_invitations(db: Dynamo, invitations: list[Item]) -> dict[str, Item]
     """The live loan items behind some invitations, by loan id: one BatchGetItem (none when empty)."""
     keys = [loan_key(str(item["loanId"]), str(item["borrowerId"])) for item in invitations]
     return {str(item["loanId"]): item for item in db.batch_get(keys)}
+
+
+def live_loan(db: Dynamo, *, loan_id: str, borrower_id: str) -> Item | None:
+    """The loan item as it is now (one strongly consistent GetItem): figures after concurrent changes."""
+    return db.get(loan_key(loan_id, borrower_id))
 
 
 def get_user(db: Dynamo, *, user_id: str) -> Item | None:

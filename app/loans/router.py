@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -15,7 +15,7 @@ from app.loans.schemas import LoanCreate, LoanEvents, LoanPublic, LoanStatus
 from app.routing import JsonRoute
 from app.schemas import ErrorResponse, Limit, Page
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "UNAUTHENTICATED"},
     404: {"model": ErrorResponse, "description": "NOT_FOUND: no such loan, or not visible to the caller"},
 }
@@ -37,7 +37,12 @@ router = APIRouter(prefix="/loans", tags=["loans"], route_class=JsonRoute, respo
     },
 )
 def create_loan(
-    body: LoanCreate, caller: CurrentUser, db: Db, clock: ClockDep, request: Request, response: Response,
+    body: LoanCreate,
+    caller: CurrentUser,
+    db: Db,
+    clock: ClockDep,
+    request: Request,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanPublic:
     created = service.create_loan(

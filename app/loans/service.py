@@ -120,7 +120,8 @@ def _write_loan(
         for lender in loan.lenders
     ]
     actor = transitions.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
-    operations = transitions.create(loan_item, invitations, actor, [uuid7(now)])
+    # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
+    operations = transitions.create(loan_item, invitations, actor, [uuid7()])
     public = repository.loan_public(loan_item, [repository.participant_of(entry) for entry in participants])
     if claim is not None:
         operations.append(idempotency.completion(claim, status=201, body=public.model_dump_json()))
@@ -142,8 +143,8 @@ def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal, with_events:
 
 
 def view_of(record: LoanRecord, caller: Principal) -> LoanPublic:
-    """The borrower sees every participant; an invited lender sees only their own."""
-    invitations = record.invitations
+    """The borrower sees every participant (in the order they were invited); an invited lender sees only their own."""
+    invitations = sorted(record.invitations, key=lambda item: record.participant_index(str(item["email"])))
     if record.borrower_id != caller.user_id:
         invitations = [item for item in invitations if item["email"] == caller.email]
     return repository.loan_public(record.loan, [repository.participant_of(item) for item in invitations])
@@ -182,8 +183,10 @@ def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, 
         try:
             db.transact_write(transitions.cancel(record, actor))
         except TransactionCancelled as exc:
-            if exc.failed(0):
+            current = exc.items[0] if exc.failed(0) else None
+            if exc.failed(0) and (current is None or current.get("status") != "pending"):
                 raise Conflict("Only a pending loan can be cancelled", code="LOAN_NOT_PENDING") from exc
+            # The loan changed (an acceptance or a decline) between our read and our write: re-read.
         except TransactionConflict:
             pass
         else:

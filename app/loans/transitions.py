@@ -83,6 +83,14 @@ def _respond(record: LoanRecord, actor: Actor, status: str, loan_status: str = "
     )
 
 
+def _invitation_of(record: LoanRecord, actor: Actor) -> Item:
+    """The actor's invitation (the services checked it exists before building a transaction)."""
+    invitation = record.invitation_of(actor.email)
+    if invitation is None:
+        raise ValueError("the actor is not invited to this loan")
+    return invitation
+
+
 def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, completes: bool) -> list[Operation]:
     """Accept as one transaction; `completes` = this contribution is exactly what is left to fund.
 
@@ -92,8 +100,7 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, completes: bool)
     funding never passes amount and activation happens exactly once, whatever runs concurrently.
     """
     loan, loan_id = record.loan, record.loan["loanId"]
-    invitation = record.invitation_of(actor.email)
-    assert invitation is not None
+    invitation = _invitation_of(record, actor)
     contribution = Decimal(invitation["amount"])
     threshold = Decimal(loan["amount"]) - contribution
     text, names, values = _participant_update(record.participant_index(actor.email), "accepted", actor)
@@ -125,8 +132,7 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, completes: bool)
 def decline(record: LoanRecord, actor: Actor) -> list[Operation]:
     """The invitation becomes declined; the loan's participants list follows (only while pending)."""
     loan_id = record.loan["loanId"]
-    invitation = record.invitation_of(actor.email)
-    assert invitation is not None
+    invitation = _invitation_of(record, actor)
     text, names, values = _participant_update(record.participant_index(actor.email), "declined", actor)
     return [
         _respond(record, actor, "declined"),
@@ -140,7 +146,11 @@ def decline(record: LoanRecord, actor: Actor) -> list[Operation]:
 
 
 def cancel(record: LoanRecord, actor: Actor) -> list[Operation]:
-    """The loan becomes cancelled (only while pending) and every invitation's loanStatus follows."""
+    """The loan becomes cancelled (only while pending) and every invitation's loanStatus follows.
+
+    The condition also pins the version we read, so the `cancelled` event (and the response) carry
+    the funding and participations the loan really had when it was cancelled.
+    """
     loan_id = record.loan["loanId"]
     return [
         tx_update(
@@ -150,7 +160,11 @@ def cancel(record: LoanRecord, actor: Actor) -> list[Operation]:
                 names={"#status": "status"},
                 values={":cancelled": "cancelled", ":at": actor.at, ":one": 1},
             ),
-            Expression("#status = :pending", names={"#status": "status"}, values={":pending": "pending"}),
+            Expression(
+                "#status = :pending AND version = :version",
+                names={"#status": "status"},
+                values={":pending": "pending", ":version": record.loan["version"]},
+            ),
         ),
         *_set_loan_status_on_invitations(record, "cancelled"),
         *event_ops(loan_id, actor, [uuid7()], [{"type": "cancelled", "amount": record.loan["fundedAmount"]}]),

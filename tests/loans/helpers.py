@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +15,18 @@ ACCOUNT = "000123456789"
 
 
 def ach(routing: str = ROUTING, account: str = ACCOUNT, **overrides: Any) -> dict[str, Any]:
-    return {"achDetails": {"accountHolderName": "Grace Hopper", "routingNumber": routing, "accountNumber": account, "accountType": "checking", **overrides}}
+    return {
+        "achDetails": {
+            "accountHolderName": "Grace Hopper",
+            "routingNumber": routing,
+            "accountNumber": account,
+            "accountType": "checking",
+            **overrides,
+        }
+    }
 
 
-def loan_body(lenders: list[tuple[TestUser | str, str]], *, amount: str | None = None, **overrides: Any) -> dict[str, Any]:
+def loan_body(lenders: Sequence[tuple[TestUser | str, str]], *, amount: str | None = None, **overrides: Any) -> dict[str, Any]:
     """A valid POST /loans body; amount defaults to the sum of the contributions (sent as JSON numbers)."""
     total = sum((Decimal(share) for _, share in lenders), Decimal(0))
     return {
@@ -38,7 +47,9 @@ def post_json(client: TestClient, url: str, body: Any, headers: dict[str, str], 
         raise TypeError(value)
 
     text = json.dumps(_numbers(body), default=encode)
-    return client.request(method, url, content=text.replace('"__n:', "").replace(':n__"', ""), headers={**headers, "Content-Type": "application/json"})
+    return client.request(
+        method, url, content=text.replace('"__n:', "").replace(':n__"', ""), headers={**headers, "Content-Type": "application/json"}
+    )
 
 
 def _numbers(value: Any) -> Any:
@@ -51,7 +62,7 @@ def _numbers(value: Any) -> Any:
     return value
 
 
-def create_loan(client: TestClient, borrower: TestUser, lenders: list[tuple[TestUser | str, str]], **overrides: Any) -> dict[str, Any]:
+def create_loan(client: TestClient, borrower: TestUser, lenders: Sequence[tuple[TestUser | str, str]], **overrides: Any) -> dict[str, Any]:
     response = post_json(client, "/loans", loan_body(lenders, **overrides), borrower.headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -59,3 +70,37 @@ def create_loan(client: TestClient, borrower: TestUser, lenders: list[tuple[Test
 
 def accept(client: TestClient, lender: TestUser, loan_id: str, **ach_overrides: Any) -> Any:
     return client.put(f"/lender/accept/{loan_id}", json=ach(**ach_overrides), headers=lender.headers)
+
+
+def exact(response: Any) -> Any:
+    """The response body with every JSON number read as Decimal, so money is compared to the cent."""
+    import json
+
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def error_code(response: Any) -> str:
+    """The contract's error code of an error response (asserting the envelope's shape on the way)."""
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details", "requestId"}, error
+    return str(error["code"])
+
+
+def fields_of(response: Any) -> list[str]:
+    """The `field` of every detail of a 422 VALIDATION_ERROR."""
+    return [detail["field"] for detail in response.json()["error"]["details"]]
+
+
+def decline(client: TestClient, lender: TestUser, loan_id: str, headers: dict[str, str] | None = None) -> Any:
+    return client.put(f"/lender/decline/{loan_id}", headers={**lender.headers, **(headers or {})})
+
+
+def cancel(client: TestClient, borrower: TestUser, loan_id: str, headers: dict[str, str] | None = None) -> Any:
+    return client.post(f"/loans/{loan_id}/cancel", headers={**borrower.headers, **(headers or {})})
+
+
+def renew_token(app: Any, user: TestUser) -> None:
+    """A new access token at the app clock's current time (after a test moved the clock past the old one)."""
+    from app.auth.tokens import issue_access_token
+
+    user.access_token = issue_access_token(settings=app.state.settings, user_id=user.user_id, email=user.email, now=app.state.clock.now())

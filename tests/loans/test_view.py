@@ -1,0 +1,187 @@
+"""GET /loans/{loanId} and GET /loans/my-loans: one loan, and the borrower's loans newest first."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.factories import TestUser, a_user
+from tests.loans.helpers import accept, cancel, create_loan, error_code, exact
+from tests.support.clock import FakeClock
+
+
+@pytest.fixture
+def borrower(app: FastAPI) -> TestUser:
+    return a_user(app)
+
+
+def test_borrower_reads_the_loan_as_created(client: TestClient, borrower: TestUser) -> None:
+    created = create_loan(client, borrower, [("zed@example.com", "600.05"), ("amy@example.com", "400.05")])
+
+    response = client.get(f"/loans/{created['loanId']}", headers=borrower.headers)
+
+    assert response.status_code == 200
+    assert response.json() == created  # lenders in the order they were invited, on every read
+
+
+def test_loan_view_follows_acceptances_to_the_cent(client: TestClient, app: FastAPI, borrower: TestUser) -> None:
+    lender = a_user(app)
+    loan = create_loan(client, borrower, [(lender, "600.05"), ("later@example.com", "400.05")])
+    assert accept(client, lender, loan["loanId"]).status_code == 200
+
+    view = exact(client.get(f"/loans/{loan['loanId']}", headers=borrower.headers))
+
+    assert view["fundedAmount"] == Decimal("600.05")
+    assert view["status"] == "pending"
+    mine = view["lenders"][0]
+    assert (mine["status"], mine["lenderId"], mine["amount"]) == ("accepted", lender.user_id, Decimal("600.05"))
+    assert mine["respondedAt"] is not None
+    assert view["lenders"][1]["status"] == "invited"
+
+
+@pytest.mark.parametrize("loan_id", [str(uuid.uuid4()), "not-a-uuid", "LOAN%23x", "a" * 64])
+def test_unknown_or_malformed_loan_id_is_404(client: TestClient, borrower: TestUser, loan_id: str) -> None:
+    response = client.get(f"/loans/{loan_id}", headers=borrower.headers)
+
+    assert response.status_code == 404
+    assert error_code(response) == "NOT_FOUND"
+
+
+def test_overlong_loan_id_is_422(client: TestClient, borrower: TestUser) -> None:
+    response = client.get(f"/loans/{'a' * 65}", headers=borrower.headers)
+
+    assert response.status_code == 422
+    assert error_code(response) == "VALIDATION_ERROR"
+
+
+def _three_loans(client: TestClient, clock: FakeClock, borrower: TestUser) -> list[str]:
+    """Three loans one second apart, oldest first: pending, active, cancelled."""
+    ids = []
+    for amount in ("10.00", "20.00", "30.00"):
+        ids.append(create_loan(client, borrower, [("a@example.com", amount)])["loanId"])
+        clock.advance(seconds=1)
+    return ids
+
+
+def test_my_loans_are_newest_first(client: TestClient, clock: FakeClock, borrower: TestUser) -> None:
+    ids = _three_loans(client, clock, borrower)
+
+    response = client.get("/loans/my-loans", headers=borrower.headers)
+
+    assert response.status_code == 200
+    page = exact(response)
+    assert [loan["loanId"] for loan in page["items"]] == ids[::-1]
+    assert page["nextCursor"] is None
+    assert [loan["amount"] for loan in page["items"]] == [Decimal("30.00"), Decimal("20.00"), Decimal("10.00")]
+
+
+def test_my_loans_filters_by_status(client: TestClient, app: FastAPI, clock: FakeClock, borrower: TestUser) -> None:
+    lender = a_user(app)
+    pending = create_loan(client, borrower, [(lender, "10.00")])["loanId"]
+    clock.advance(seconds=1)
+    active = create_loan(client, borrower, [(lender, "20.00")])["loanId"]
+    accept(client, lender, active)
+    clock.advance(seconds=1)
+    cancelled = create_loan(client, borrower, [(lender, "30.00")])["loanId"]
+    cancel(client, borrower, cancelled)
+
+    def ids(status: str) -> list[str]:
+        response = client.get("/loans/my-loans", params={"status": status}, headers=borrower.headers)
+        assert response.status_code == 200
+        return [loan["loanId"] for loan in response.json()["items"]]
+
+    assert ids("pending") == [pending]
+    assert ids("active") == [active]
+    assert ids("cancelled") == [cancelled]
+
+
+def test_status_filter_is_validated(client: TestClient, borrower: TestUser) -> None:
+    response = client.get("/loans/my-loans", params={"status": "funded"}, headers=borrower.headers)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "status"
+
+
+def test_my_loans_pages_with_a_cursor(client: TestClient, clock: FakeClock, borrower: TestUser) -> None:
+    ids = _three_loans(client, clock, borrower)
+
+    first = client.get("/loans/my-loans", params={"limit": 2}, headers=borrower.headers).json()
+    second = client.get("/loans/my-loans", params={"limit": 2, "cursor": first["nextCursor"]}, headers=borrower.headers).json()
+
+    assert [loan["loanId"] for loan in first["items"]] == [ids[2], ids[1]]
+    assert first["nextCursor"]
+    assert [loan["loanId"] for loan in second["items"]] == [ids[0]]
+    assert second["nextCursor"] is None
+
+
+def test_filtered_pages_are_full_and_complete(client: TestClient, app: FastAPI, clock: FakeClock, borrower: TestUser) -> None:
+    # Given: six loans, every other one cancelled
+    pending = []
+    for index in range(6):
+        loan_id = create_loan(client, borrower, [("a@example.com", "10.00")])["loanId"]
+        clock.advance(seconds=1)
+        if index % 2:
+            cancel(client, borrower, loan_id)
+        else:
+            pending.append(loan_id)
+    # When: the pending ones are read two at a time
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"status": "pending", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/loans/my-loans", params=params, headers=borrower.headers).json()
+        seen.extend(loan["loanId"] for loan in page["items"])
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    # Then: every pending loan, once, newest first
+    assert seen == pending[::-1]
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "abc.def", "e30.AAAAAAAAAAAAAAAAAAAAAA", "..", "é"])
+def test_a_tampered_cursor_is_422(client: TestClient, clock: FakeClock, borrower: TestUser, cursor: str) -> None:
+    response = client.get("/loans/my-loans", params={"cursor": cursor}, headers=borrower.headers)
+
+    assert response.status_code == 422
+    assert error_code(response) == "VALIDATION_ERROR"
+    assert response.json()["error"]["details"][0]["field"] == "cursor"
+
+
+def test_a_cursor_edited_by_the_caller_is_422(client: TestClient, clock: FakeClock, borrower: TestUser) -> None:
+    _three_loans(client, clock, borrower)
+    cursor = client.get("/loans/my-loans", params={"limit": 1}, headers=borrower.headers).json()["nextCursor"]
+    payload, signature = cursor.split(".")
+    edited = ("A" if payload[0] != "A" else "B") + payload[1:] + "." + signature
+
+    response = client.get("/loans/my-loans", params={"cursor": edited}, headers=borrower.headers)
+
+    assert response.status_code == 422
+
+
+def test_another_users_cursor_is_422(client: TestClient, app: FastAPI, clock: FakeClock, borrower: TestUser) -> None:
+    _three_loans(client, clock, borrower)
+    cursor = client.get("/loans/my-loans", params={"limit": 1}, headers=borrower.headers).json()["nextCursor"]
+
+    response = client.get("/loans/my-loans", params={"cursor": cursor}, headers=a_user(app).headers)
+
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("limit", [0, 101, -1, "ten"])
+def test_limit_is_validated(client: TestClient, borrower: TestUser, limit: object) -> None:
+    response = client.get("/loans/my-loans", params={"limit": limit}, headers=borrower.headers)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "limit"
+
+
+def test_my_loans_lists_only_the_callers_loans(client: TestClient, app: FastAPI, borrower: TestUser) -> None:
+    other = a_user(app)
+    create_loan(client, other, [(borrower, "10.00")])
+
+    assert client.get("/loans/my-loans", headers=borrower.headers).json() == {"items": [], "nextCursor": None}
+    assert client.get("/loans/my-loans").status_code == 401
