@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app import health
-from app.users import router as users_router
 from app.auth import router as auth_router
-from app.loans import lender_router, router as loans_router
+from app.loans import lender_router
+from app.loans import router as loans_router
+from app.users import router as users_router
 
 api_router = APIRouter()
 api_router.include_router(health.router)

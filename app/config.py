@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
 MIN_SECRET_LENGTH = 32
 
 
@@ -44,10 +44,7 @@ class Settings(BaseSettings):
     def _strong_secret_outside_dev(cls, value: str, info: ValidationInfo) -> str:
         env = info.data.get("environment", "dev")
         if env == "prod" and (value == DEV_JWT_SECRET or len(value) < MIN_SECRET_LENGTH):
-            raise ValueError(
-                f"JWT_SECRET is missing or weak: prod needs a random secret of at least "
-                f"{MIN_SECRET_LENGTH} characters"
-            )
+            raise ValueError(f"JWT_SECRET is missing or weak: prod needs a random secret of at least {MIN_SECRET_LENGTH} characters")
         return value
 
     @field_validator("ach_local_key")

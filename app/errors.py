@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -126,23 +126,23 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+async def _domain_error(request: Request, raised: Exception) -> JSONResponse:
+    exc = cast(DomainError, raised)  # registered for DomainError only
     return envelope(exc.status_code, exc.code, exc.message, request_id_of(request), exc.details, exc.headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _validation_error(request: Request, raised: Exception) -> JSONResponse:
+    exc = cast(RequestValidationError, raised)  # registered for RequestValidationError only
     if any(error.get("type") == "json_invalid" for error in exc.errors()):
         return envelope(400, "BAD_REQUEST", "Malformed JSON body", request_id_of(request))
     return envelope(422, "VALIDATION_ERROR", "Request validation failed", request_id_of(request), _validation_details(exc))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _http_error(request: Request, raised: Exception) -> JSONResponse:
+    exc = cast(StarletteHTTPException, raised)  # registered for HTTPException only
     code = HTTP_CODES.get(exc.status_code, "ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
-    return envelope(exc.status_code, code, message, request_id_of(request), headers=exc.headers)
+    return envelope(exc.status_code, code, message, request_id_of(request), headers=dict(exc.headers) if exc.headers else None)
 
 
 async def _invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
@@ -152,7 +152,9 @@ async def _invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable", extra={"request_id": request_id_of(request), "error": type(exc).__name__})
-    return envelope(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry later", request_id_of(request), headers={"Retry-After": "1"})
+    return envelope(
+        503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry later", request_id_of(request), headers={"Retry-After": "1"}
+    )
 
 
 async def _write_conflict(request: Request, exc: Exception) -> JSONResponse:

@@ -11,8 +11,8 @@ from app import __version__
 from app.db.dynamo import DatabaseUnavailable
 from app.db.keys import health_probe_key
 from app.dependencies import Db
-from app.routing import JsonRoute
 from app.errors import request_id_of
+from app.routing import JsonRoute
 from app.schemas import CamelModel, ErrorBody
 
 router = APIRouter(tags=["operations"], route_class=JsonRoute)
@@ -42,11 +42,7 @@ def health(request: Request, db: Db) -> Health | JSONResponse:
     try:
         db.get(health_probe_key(), consistent=False)
     except DatabaseUnavailable:
-        error = ErrorBody(
-            code="SERVICE_UNAVAILABLE", message="The table cannot be reached", details=[], request_id=request_id_of(request)
-        )
-        degraded = DegradedHealth(
-            status="degraded", version=__version__, checks=HealthChecks(dynamodb="unavailable"), error=error
-        )
+        error = ErrorBody(code="SERVICE_UNAVAILABLE", message="The table cannot be reached", details=[], request_id=request_id_of(request))
+        degraded = DegradedHealth(status="degraded", version=__version__, checks=HealthChecks(dynamodb="unavailable"), error=error)
         return JSONResponse(status_code=503, content=degraded.model_dump(by_alias=True), headers={"Retry-After": "5"})
     return Health(status="ok", version=__version__, checks=HealthChecks(dynamodb="ok"))

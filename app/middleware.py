@@ -40,9 +40,7 @@ def sane_request_id(value: str | None) -> str:
 
 
 def _error_body(status: int, code: str, message: str, request_id: str) -> bytes:
-    return json.dumps(
-        {"error": {"code": code, "message": message, "details": [], "requestId": request_id}}
-    ).encode()
+    return json.dumps({"error": {"code": code, "message": message, "details": [], "requestId": request_id}}).encode()
 
 
 class RequestContextMiddleware:

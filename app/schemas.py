@@ -37,9 +37,7 @@ Money = Annotated[
     Decimal,
     BeforeValidator(_json_number_only),
     Field(gt=0, le=MAX_MONEY, decimal_places=2, allow_inf_nan=False),
-    WithJsonSchema(
-        {"type": "number", "exclusiveMinimum": 0, "maximum": 10000000, "description": "Dollars, at most 2 decimal places"}
-    ),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 10000000, "description": "Dollars, at most 2 decimal places"}),
 ]
 
 # An amount in a response: an exact JSON number (see app/responses.py), never a string.

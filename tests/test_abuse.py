@@ -47,7 +47,12 @@ def body_routes(people: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], 
         entry["amount"] = 100
     loan["amount"], loan["interestRate"] = 100, 5
     return [
-        ("POST", "/auth/register", {"email": "new@example.com", "password": "x" * 12, "firstName": "A", "lastName": "B", "phone": "+14155550123"}, None),
+        (
+            "POST",
+            "/auth/register",
+            {"email": "new@example.com", "password": "x" * 12, "firstName": "A", "lastName": "B", "phone": "+14155550123"},
+            None,
+        ),
         ("POST", "/auth/login", {"email": borrower.email, "password": "x" * 12}, None),
         ("POST", "/auth/refresh", {"refreshToken": "t" * 40}, None),
         ("POST", "/auth/logout", {"refreshToken": "t" * 40}, borrower),
@@ -104,14 +109,29 @@ def test_every_field_of_every_body_refuses_wrong_json_types(app: FastAPI, client
 
 @pytest.mark.parametrize(
     ("number", "field"),
-    [("1e400", "amount"), ("-0", "amount"), ("0", "amount"), ("0.30000000000000004", "amount"), ("1E-7", "amount"),
-     ("10000000.01", "amount"), ("1e400", "termMonths"), ("12.0", "termMonths"), ("-0", "termMonths"),
-     ("1e400", "interestRate"), ("0.125", "interestRate"), ("-0.01", "interestRate"), ("NaN", "amount"), ("Infinity", "amount"),
-     ("-Infinity", "interestRate")],
+    [
+        ("1e400", "amount"),
+        ("-0", "amount"),
+        ("0", "amount"),
+        ("0.30000000000000004", "amount"),
+        ("1E-7", "amount"),
+        ("10000000.01", "amount"),
+        ("1e400", "termMonths"),
+        ("12.0", "termMonths"),
+        ("-0", "termMonths"),
+        ("1e400", "interestRate"),
+        ("0.125", "interestRate"),
+        ("-0.01", "interestRate"),
+        ("NaN", "amount"),
+        ("Infinity", "amount"),
+        ("-Infinity", "interestRate"),
+    ],
 )
 def test_hostile_numbers_are_refused_exactly(app: FastAPI, client: TestClient, people: dict[str, Any], number: str, field: str) -> None:
     borrower, lender = people["borrower"], people["lender"]
-    text = f'{{"amount": 100, "purpose": "p", "termMonths": 12, "interestRate": 5, "lenders": [{{"email": "{lender.email}", "amount": 100}}]}}'
+    text = (
+        f'{{"amount": 100, "purpose": "p", "termMonths": 12, "interestRate": 5, "lenders": [{{"email": "{lender.email}", "amount": 100}}]}}'
+    )
     text = text.replace(f'"{field}": {({"amount": "100", "termMonths": "12", "interestRate": "5"})[field]},', f'"{field}": {number},', 1)
     before = snapshot(app)
     response = client.post("/loans", content=text, headers={**borrower.headers, "Content-Type": "application/json"})
@@ -122,7 +142,8 @@ def test_hostile_numbers_are_refused_exactly(app: FastAPI, client: TestClient, p
 
 def test_exact_decimals_are_kept_to_the_cent(client: TestClient, people: dict[str, Any]) -> None:
     borrower, lender = people["borrower"], people["lender"]
-    text = f'{{"amount": 0.30, "purpose": "p", "termMonths": 1, "interestRate": 0.1, "lenders": [{{"email": "{lender.email}", "amount": 0.30}}]}}'
+    lenders = f'[{{"email": "{lender.email}", "amount": 0.30}}]'
+    text = f'{{"amount": 0.30, "purpose": "p", "termMonths": 1, "interestRate": 0.1, "lenders": {lenders}}}'
     response = client.post("/loans", content=text, headers={**borrower.headers, "Content-Type": "application/json"})
     assert response.status_code == 201, response.text
     body = json.loads(response.text, parse_float=Decimal)
@@ -133,7 +154,9 @@ def test_exact_decimals_are_kept_to_the_cent(client: TestClient, people: dict[st
     "text",
     ["Zoë 💸 Ünïcödé ‮RTL", "tab\tand\nnewline", "nul\u0000byte", "bell\u0007", "\ud7ff\ue000", "ｆｕｌｌｗｉｄｔｈ", "a" * 500],
 )
-def test_unicode_and_control_characters_never_break_the_service(app: FastAPI, client: TestClient, people: dict[str, Any], text: str) -> None:
+def test_unicode_and_control_characters_never_break_the_service(
+    app: FastAPI, client: TestClient, people: dict[str, Any], text: str
+) -> None:
     borrower, lender = people["borrower"], people["lender"]
     body = json.loads(json.dumps(loan_body([(lender, "10.00")]), default=str))
     body.update(amount=10, interestRate=1, purpose=text)
@@ -193,9 +216,18 @@ def raw_request_ids(app: FastAPI, value: bytes) -> list[bytes]:
     """Send one GET /health with a raw X-Request-ID (bytes a normal client refuses to send)."""
     sent: list[dict[str, Any]] = []
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": "/health", "raw_path": b"/health", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"x-request-id", value)], "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/health",
+        "raw_path": b"/health",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"x-request-id", value)],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
     }
 
     async def receive() -> dict[str, Any]:
@@ -211,7 +243,15 @@ def raw_request_ids(app: FastAPI, value: bytes) -> list[bytes]:
 
 @pytest.mark.parametrize(
     "value",
-    [b"abc\r\nSet-Cookie: session=stolen", b"id\nX-Injected: 1", b"a" * 129, b"<script>alert(1)</script>", b"sp ace", "\u00e9t\u00e9".encode(), b""],
+    [
+        b"abc\r\nSet-Cookie: session=stolen",
+        b"id\nX-Injected: 1",
+        b"a" * 129,
+        b"<script>alert(1)</script>",
+        b"sp ace",
+        "\u00e9t\u00e9".encode(),
+        b"",
+    ],
 )
 def test_request_id_header_injection_is_never_echoed(app: FastAPI, value: bytes) -> None:
     echoed = raw_request_ids(app, value)

@@ -115,7 +115,9 @@ def test_validation_error_names_the_field(probing_client: TestClient) -> None:
 
 def test_body_over_64_kib_is_413(probing_client: TestClient) -> None:
     big = json.dumps({"name": "x" * (70 * 1024)}).encode()
-    assert_envelope(probing_client.post("/_probe/echo", content=big, headers={"content-type": "application/json"}), 413, "PAYLOAD_TOO_LARGE")
+    assert_envelope(
+        probing_client.post("/_probe/echo", content=big, headers={"content-type": "application/json"}), 413, "PAYLOAD_TOO_LARGE"
+    )
 
 
 def test_chunked_body_over_64_kib_is_413(probing_client: TestClient) -> None:
@@ -131,7 +133,9 @@ def test_chunked_body_over_64_kib_is_413(probing_client: TestClient) -> None:
 
 def test_body_just_under_the_limit_is_accepted(probing_client: TestClient) -> None:
     name = "x" * (64 * 1024 - len('{"name": ""}'))
-    response = probing_client.post("/_probe/echo", content=json.dumps({"name": name}).encode(), headers={"content-type": "application/json"})
+    response = probing_client.post(
+        "/_probe/echo", content=json.dumps({"name": name}).encode(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 200
 
 
@@ -146,7 +150,8 @@ def test_unhandled_error_is_500_without_internals(probing_client: TestClient, ca
 
 def test_cors_preflight_for_configured_origin(client: TestClient) -> None:
     response = client.options(
-        "/health", headers={"Origin": TEST_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+        "/health",
+        headers={"Origin": TEST_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == TEST_ORIGIN

@@ -58,7 +58,9 @@ class Scene:
             else:
                 settings = settings.model_copy(update={"jwt_secret": secrets.token_urlsafe(48)})
             owner = self.people["borrower"]
-            return {"Authorization": f"Bearer {issue_access_token(settings=settings, user_id=owner.user_id, email=owner.email, now=moment)}"}
+            return {
+                "Authorization": f"Bearer {issue_access_token(settings=settings, user_id=owner.user_id, email=owner.email, now=moment)}"
+            }
         return self.people[caller].headers
 
 
@@ -131,7 +133,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, h, loan: s.client.put(f"/lender/decline/{loan}", headers=h), by_role(404, 200, 404), mutates=True
     ),
     ("GET", "/user/profile"): Row(lambda s, h, _: s.client.get("/user/profile", headers=h), everyone(200)),
-    ("PATCH", "/user/profile"): Row(lambda s, h, _: s.client.patch("/user/profile", json={"lastName": "Renamed"}, headers=h), everyone(200)),
+    ("PATCH", "/user/profile"): Row(
+        lambda s, h, _: s.client.patch("/user/profile", json={"lastName": "Renamed"}, headers=h), everyone(200)
+    ),
     ("GET", "/user/dashboard"): Row(lambda s, h, _: s.client.get("/user/dashboard", headers=h), everyone(200)),
 }
 

@@ -38,7 +38,6 @@ _context = CryptContext(
 )
 
 
-
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     """Verified against when the email is unknown, so both failures cost one argon2id verify.

@@ -229,9 +229,7 @@ def make_client(*, region: str, endpoint_url: str | None) -> Any:
     extra: dict[str, str] = {}
     if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
         extra = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    client = botocore.session.get_session().create_client(
-        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config, **extra
-    )
+    client = botocore.session.get_session().create_client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config, **extra)
     client.meta.events.register("before-call.dynamodb", _count_call)
     return client
 
@@ -286,9 +284,7 @@ class Dynamo:
         raise DatabaseUnavailable("unprocessed keys after retries")
 
     def put(self, item: Item, *, condition: Expression | None = None, return_old_on_failure: bool = False) -> None:
-        params = _with_expressions(
-            {"TableName": self.table_name, "Item": _serialize(item)}, ConditionExpression=condition
-        )
+        params = _with_expressions({"TableName": self.table_name, "Item": _serialize(item)}, ConditionExpression=condition)
         if return_old_on_failure:
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         with _translated():
@@ -376,7 +372,7 @@ class Dynamo:
         raise TransactionConflict("transaction conflicted with concurrent writes")
 
     def _transaction_item(self, operation: dict[str, Any]) -> dict[str, Any]:
-        (kind, spec), = operation.items()
+        ((kind, spec),) = operation.items()
         params: dict[str, Any] = {"TableName": self.table_name}
         if "Item" in spec:
             params["Item"] = _serialize(spec["Item"])

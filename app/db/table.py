@@ -35,9 +35,7 @@ def create_table_request(table_name: str) -> dict[str, Any]:
     """The CreateTable parameters for our single table."""
     return {
         "TableName": table_name,
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": kind} for name, kind in ATTRIBUTE_TYPES.items()
-        ],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": kind} for name, kind in ATTRIBUTE_TYPES.items()],
         "KeySchema": KEY_SCHEMA,
         "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
         "BillingMode": BILLING_MODE,

@@ -53,6 +53,3 @@ def update_user(db: Dynamo, *, user_id: str, changes: dict[str, object], removal
         Expression(expression, names=names, values=values),
         condition=Expression("attribute_exists(PK)"),
     )
-
-
-

@@ -60,7 +60,7 @@ def dashboard(*, db: Dynamo, user_id: str, email: str) -> Dashboard:
         raise Unauthenticated("The account no longer exists")
     roles = roles_of(found.user)
     lender = lender_stats(repository.invitations_of(db, email=email)) if "lender" in roles else None
-    return Dashboard(roles=roles, borrower=borrower_stats(found.loans), lender=lender)  # type: ignore[arg-type]
+    return Dashboard(roles=roles, borrower=borrower_stats(found.loans), lender=lender)
 
 
 def profile_item(*, db: Dynamo, user_id: str) -> Item:

@@ -11,8 +11,24 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from app.db.attributes import deserialize, serialize
 
 SAMPLES: list[Any] = [
-    "x", "", "ünï 💸", True, False, None, 0, -5, 10**37, Decimal("1000.10"), Decimal("1E+3"), Decimal("0.30"), Decimal("-0.01"),
-    {"a", "b"}, {Decimal("1.5"), 2}, [1, "a", None, [True]], {"m": {"n": [Decimal("2.50")], "s": {"x"}}}, b"\x00\x01",
+    "x",
+    "",
+    "ünï 💸",
+    True,
+    False,
+    None,
+    0,
+    -5,
+    10**37,
+    Decimal("1000.10"),
+    Decimal("1E+3"),
+    Decimal("0.30"),
+    Decimal("-0.01"),
+    {"a", "b"},
+    {Decimal("1.5"), 2},
+    [1, "a", None, [True]],
+    {"m": {"n": [Decimal("2.50")], "s": {"x"}}},
+    b"\x00\x01",
 ]
 
 
@@ -26,7 +42,9 @@ def test_same_attribute_values_as_boto3(value: Any) -> None:
     assert deserialize(serialize(value)) == TypeDeserializer().deserialize(TypeSerializer().serialize(value))
 
 
-@pytest.mark.parametrize("value", [1.5, Decimal("NaN"), Decimal("Infinity"), Decimal("1" * 39), Decimal("1E+200"), set(), {1, "a"}, object()])
+@pytest.mark.parametrize(
+    "value", [1.5, Decimal("NaN"), Decimal("Infinity"), Decimal("1" * 39), Decimal("1E+200"), set(), {1, "a"}, object()]
+)
 def test_values_dynamodb_cannot_hold_exactly_are_refused(value: Any) -> None:
     with pytest.raises(Exception):  # noqa: B017 - TypeError or a decimal signal, like boto3
         serialize(value)

@@ -57,7 +57,10 @@ def test_failed_transaction_changes_nothing(db: Dynamo) -> None:
 
 def test_successful_transaction_applies_every_operation(db: Dynamo) -> None:
     db.transact_write([tx_put(item("S#1", "S#1", v=1)), tx_put(item("S#2", "S#2", v=2))])
-    assert {i["PK"] for i in db.batch_get([{"PK": "S#1", "SK": "S#1"}, {"PK": "S#2", "SK": "S#2"}, {"PK": "S#3", "SK": "S#3"}])} == {"S#1", "S#2"}
+    assert {i["PK"] for i in db.batch_get([{"PK": "S#1", "SK": "S#1"}, {"PK": "S#2", "SK": "S#2"}, {"PK": "S#3", "SK": "S#3"}])} == {
+        "S#1",
+        "S#2",
+    }
 
 
 def test_numbers_come_back_as_exact_decimals(db: Dynamo) -> None:
