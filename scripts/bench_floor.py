@@ -1,108 +1,490 @@
-"""The floor for scripts/bench.py: the bare DynamoDB calls each endpoint needs, issued directly with boto3.
+"""The floor for scripts/bench.py: the bare DynamoDB calls each endpoint makes, issued directly with boto3.
 
-Same DynamoDB Local, same concurrency, same keys as the endpoints use; no FastAPI, no pydantic, no
-our-own data layer. Login's floor adds one password verify (the same argon2id parameters).
+Same DynamoDB Local, same concurrency, same keys, expressions, conditions and item shapes as the
+endpoints (read from app/*/repository.py, services and transitions); no FastAPI, no pydantic, no
+HTTP, no item -> model mapping. Login's floor adds one password verify (the app's own argon2id
+CryptContext). Each call is counted with the app's own botocore hook, so bench.py can check that
+the floor makes as many calls as the endpoint did (a drift means this file needs updating).
+
+What each endpoint does today (DynamoDB calls, in order):
+  login        UpdateItem throttle (conditional; PutItem when a window is over) + GetItem email claim
+               + argon2id verify + GetItem user + Query GSI1 INVITE#<email>
+               + TransactWriteItems(Put refresh token, Put session family, [Update user: lender role],
+               Delete throttle)
+  create loan  GetItem user + TransactWriteItems(Put loan, Put each invitation, Put `created` event),
+               every Put conditional (attribute_not_exists)
+  get loan     Query PK = LOAN#<id>, SK >= INVITE# (strongly consistent)
+  my-loans     Query GSI1 USER#<id>, begins_with LOAN#, newest first, Limit 20
+  pending      Query GSI1 INVITE#<email>, filter invited + pending, Limit 20 + BatchGetItem of the loans
+  accept       Query the loan partition + TransactWriteItems(Update invitation, Update loan, Put ACH,
+               Update user roles, [final: Update every other invitation], Put `accepted` event,
+               [final: Put `activated` event]) + GetItem of the live loan (not after a final accept)
+  dashboard    Query GSI1 USER#<id> (user + loans) + Query GSI1 INVITE#<email> (lenders only)
+  profile      GetItem user
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+import random
 import statistics
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
 
+from app.auth.passwords import verify_password
+from app.clock import uuid7
 from app.db import keys
-from app.db.table import GSI1_NAME
+from app.db.dynamo import counting_requests
+from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
 
-_ser = TypeSerializer()
+_serializer = TypeSerializer()
+NEW = "attribute_not_exists(PK)"
+EXISTS = "attribute_exists(PK)"
+GSI_NAMES = {"#gsiPartition": SORT_KEY, "#gsiSort": PARTITION_KEY}
+PAGE = 20
+Raw = dict[str, Any]
 
 
-def _item(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _ser.serialize(value) for name, value in values.items()}
+def _item(values: dict[str, Any]) -> Raw:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def _number(raw: Raw) -> Decimal:
+    return Decimal(raw["N"])
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _money(rng: random.Random) -> Decimal:
+    return (Decimal(rng.randint(100, 500_000)) / 100).quantize(Decimal("0.01"))
+
+
+def _cipher(size: int) -> str:
+    return base64.b64encode(os.urandom(12 + size + 16)).decode("ascii")  # nonce + ciphertext + GCM tag, as the app stores it
+
+
+def loan_items(
+    *, loan_id: str, borrower: dict[str, str], borrower_name: str, lenders: list[tuple[str, Decimal]], at: str
+) -> tuple[Raw, list[Raw]]:
+    """The loan item and its invitation items exactly as app/loans/service.py builds them (not serialized)."""
+    amount = sum((share for _, share in lenders), Decimal("0"))
+    shared = {"purpose": "bench: working capital", "termMonths": 12, "interestRate": Decimal("7.25")}
+    participants = [{"email": email, "amount": share, "status": "invited"} for email, share in lenders]
+    loan = {
+        **keys.loan_key(loan_id, borrower["userId"]),
+        "entity": "loan",
+        "loanId": loan_id,
+        "borrowerId": borrower["userId"],
+        "borrowerName": borrower_name,
+        "amount": amount,
+        "fundedAmount": Decimal("0"),
+        "status": "pending",
+        "createdAt": at,
+        "version": 1,
+        "participants": participants,
+        **shared,
+    }
+    invitations = [
+        {
+            **keys.invitation_key(loan_id, email),
+            "entity": "invitation",
+            "loanId": loan_id,
+            "email": email,
+            "amount": share,
+            "status": "invited",
+            "invitedAt": at,
+            "loanStatus": "pending",
+            "borrowerId": borrower["userId"],
+            "borrowerName": borrower_name,
+            "loanAmount": amount,
+            **shared,
+        }
+        for email, share in lenders
+    ]
+    return loan, invitations
+
+
+def event_item(loan_id: str, actor_id: str, at: str, **values: Any) -> Raw:
+    event_id = uuid7()
+    return {
+        **keys.event_key(loan_id, event_id),
+        "entity": "event",
+        "eventId": event_id,
+        "loanId": loan_id,
+        "actorId": actor_id,
+        "at": at,
+        "requestId": str(uuid.uuid4()),
+        **values,
+    }
+
+
+@dataclass
+class AcceptFixture:
+    """A loan partition written before the timed part: `email` is invited; `final` if it completes the funding."""
+
+    loan_id: str
+    lender: dict[str, str]
+    final: bool
 
 
 class Floor:
-    def __init__(self, client: Any, table: str, users: list[dict[str, str]], loan_ids: list[str], verify: Callable[[], None]) -> None:
-        self.client, self.table, self.users, self.loan_ids, self.verify = client, table, users, loan_ids, verify
+    """One method per endpoint: it prepares (untimed) and returns the timed part, the bare calls."""
 
-    def _user(self, n: int) -> dict[str, str]:
-        return self.users[n % len(self.users)]
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        users: list[dict[str, str]],
+        visible_loans: list[tuple[int, str]],
+        password: str,
+        final_accept_share: float,
+    ) -> None:
+        self.client, self.table, self.users, self.visible_loans = client, table, users, visible_loans
+        self.password, self.final_accept_share = password, final_accept_share
+        self.names = {user["userId"]: f"Bench User{n}" for n, user in enumerate(users)}
+        self.transaction_items: dict[str, list[int]] = defaultdict(list)  # operation -> items per TransactWriteItems
+        self._local = threading.local()
 
-    def profile(self, n: int) -> None:
-        self.client.get_item(TableName=self.table, Key=_item(keys.user_key(self._user(n)["userId"])), ConsistentRead=True)
+    # --- helpers ----------------------------------------------------------------------------
 
-    def get_loan(self, n: int) -> None:
-        self.client.query(
-            TableName=self.table, ConsistentRead=True,
-            KeyConditionExpression="PK = :pk AND SK >= :sk",
-            ExpressionAttributeValues=_item({":pk": keys.loan_partition(self.loan_ids[n % len(self.loan_ids)]), ":sk": keys.INVITE}),
-        )
+    @staticmethod
+    def _discard(_: object) -> None:
+        """The floor reads and throws away: no mapping to models."""
 
-    def _gsi(self, partition: str, limit: int | None = None) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {
-            "TableName": self.table, "IndexName": GSI1_NAME, "ScanIndexForward": False,
-            "KeyConditionExpression": "SK = :sk", "ExpressionAttributeValues": _item({":sk": partition}),
+    def _get(self, key: dict[str, str]) -> Raw | None:
+        item: Raw | None = self.client.get_item(TableName=self.table, Key=_item(key), ConsistentRead=True).get("Item")
+        return item
+
+    def _query(self, limit: int | None = None, **params: Any) -> list[Raw]:
+        """One page at a time like Dynamo.query: topped up until `limit` items, or every page without a limit."""
+        items: list[Raw] = []
+        start = None
+        while True:
+            request = dict(params, TableName=self.table)
+            if limit is not None:
+                request["Limit"] = limit - len(items)
+            if start:
+                request["ExclusiveStartKey"] = start
+            response = self.client.query(**request)
+            items.extend(response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start or (limit is not None and len(items) >= limit):
+                return items
+
+    def _transact(self, operations: list[Raw]) -> None:
+        """TransactWriteItems; pure conflicts are retried like app/db/dynamo.py does."""
+        self.transaction_items[getattr(self._local, "operation", "?")].append(len(operations))
+        for attempt in range(5):
+            try:
+                self.client.transact_write_items(TransactItems=operations)
+                return
+            except ClientError as exc:
+                reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+                if "TransactionConflict" not in reasons or "ConditionalCheckFailed" in reasons:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise RuntimeError("transaction kept conflicting")
+
+    def _put(self, item: Raw, condition: str | None = NEW) -> Raw:
+        put: Raw = {"TableName": self.table, "Item": _item(item)}
+        if condition:
+            put.update(ConditionExpression=condition, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        return {"Put": put}
+
+    def _update(self, key: dict[str, str], update: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> Raw:
+        spec: Raw = {
+            "TableName": self.table,
+            "Key": _item(key),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        if limit:
-            params["Limit"] = limit
-        return list(self.client.query(**params).get("Items", []))
+        if names:
+            spec["ExpressionAttributeNames"] = names
+        if values:
+            spec["ExpressionAttributeValues"] = _item(values)
+        return {"Update": spec}
 
-    def my_loans(self, n: int) -> None:
-        self._gsi(keys.user_partition(self._user(n)["userId"]), limit=21)
-
-    def pending(self, n: int) -> None:
-        invitations = self._gsi(keys.invitation_sort_key(self._user(n)["email"]), limit=20)
-        loan_keys = [{"PK": i["PK"], "SK": {"S": keys.USER + i["borrowerId"]["S"]}} for i in invitations if "borrowerId" in i]
-        if loan_keys:
-            self.client.batch_get_item(RequestItems={self.table: {"Keys": loan_keys}})
-
-    def dashboard(self, n: int) -> None:
-        self._gsi(keys.user_partition(self._user(n)["userId"]))
-        self._gsi(keys.invitation_sort_key(self._user(n)["email"]))
-
-    def login(self, n: int) -> None:
-        user = self._user(n)
-        self.client.batch_get_item(
-            RequestItems={self.table: {"Keys": [_item(keys.email_key(user["email"])), _item(keys.login_throttle_key(user["email"]))]}}
-        )
-        self.verify()
-        self.client.get_item(TableName=self.table, Key=_item(keys.user_key(user["userId"])), ConsistentRead=True)
-        self._gsi(keys.invitation_sort_key(user["email"]))
-        token = uuid.uuid4().hex
-        self.client.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": self.table, "Item": _item({**keys.refresh_token_key(token), "userId": user["userId"], "expireAt": 1})}},
-                {"Put": {"TableName": self.table, "Item": _item({**keys.session_family_key(token), "userId": user["userId"], "expireAt": 1})}},
-            ]
+    def _loan_partition(self, loan_id: str) -> list[Raw]:
+        return self._query(
+            KeyConditionExpression="#pk = :pk AND #sk >= :start",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues=_item({":pk": keys.loan_partition(loan_id), ":start": keys.INVITE}),
+            ScanIndexForward=True,
+            ConsistentRead=True,
         )
 
-    def create_loan(self, n: int) -> None:
-        user = self._user(n)
-        self.client.get_item(TableName=self.table, Key=_item(keys.user_key(user["userId"])), ConsistentRead=True)
-        loan_id = f"floor-{uuid.uuid4()}"
-        puts = [_item({**keys.loan_key(loan_id, user["userId"]), "amount": Decimal(1000), "status": "pending", "purpose": "bench"})]
-        puts += [_item({**keys.invitation_key(loan_id, f"l{i}@example.com"), "amount": Decimal(300), "status": "invited"}) for i in range(3)]
-        puts.append(_item({**keys.event_key(loan_id, uuid.uuid4().hex), "type": "created"}))
-        self.client.transact_write_items(
-            TransactItems=[{"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}} for item in puts]
+    # --- the endpoints' calls ------------------------------------------------------------------
+
+    def login(self, rng: random.Random) -> Callable[[], None]:
+        user = rng.choice(self.users)
+        return lambda: self._login(user)
+
+    def _login(self, user: dict[str, str]) -> None:
+        email, now = user["email"], int(time.time())
+        throttle = keys.login_throttle_key(email)
+        try:  # app/auth/throttle.py count_attempt: one UpdateItem in the common case
+            self.client.update_item(
+                TableName=self.table,
+                Key=_item(throttle),
+                UpdateExpression="ADD failures :one SET expireAt = :exp, windowStart = if_not_exists(windowStart, :now), entity = :entity",
+                ConditionExpression="attribute_not_exists(PK) OR (windowStart > :floor AND failures < :limit)",
+                ExpressionAttributeValues=_item(
+                    {":one": 1, ":exp": now + 1800, ":now": now, ":entity": "throttle", ":floor": now - 900, ":limit": 5}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            fresh = {**throttle, "entity": "throttle", "failures": 1, "windowStart": now, "expireAt": now + 1800}
+            self.client.put_item(
+                TableName=self.table,
+                Item=_item(fresh),
+                ConditionExpression="attribute_not_exists(PK) OR (windowStart <= :floor AND "
+                "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now))",
+                ExpressionAttributeValues=_item({":floor": now - 900, ":now": now}),
+            )
+        claim = self._get(keys.email_key(email))
+        if claim is None or not verify_password(self.password, claim["passwordHash"]["S"]).valid:
+            raise RuntimeError(f"the floor's password verify failed for {email}")
+        user_item = self._get(keys.user_key(user["userId"]))
+        if user_item is None:
+            raise RuntimeError("user item missing")
+        invitations = self._query(
+            IndexName=GSI1_NAME,
+            KeyConditionExpression="SK = :sk",
+            ExpressionAttributeValues=_item({":sk": keys.invitation_sort_key(email)}),
+            ScanIndexForward=True,
+        )
+        at, expires = _now_iso(), now + 14 * 86400
+        family_id = str(uuid.uuid4())
+        token_hash = hashlib.sha256(os.urandom(32)).hexdigest()
+        token = {
+            **keys.refresh_token_key(token_hash),
+            "entity": "refresh",
+            "userId": user["userId"],
+            "email": email,
+            "familyId": family_id,
+            "createdAt": at,
+            "expiresAt": expires,
+            "expireAt": expires,
+        }
+        family = {**keys.session_family_key(family_id), "entity": "family", "userId": user["userId"], "revoked": False}
+        operations = [self._put(token), self._put({**family, "createdAt": at, "expireAt": expires})]
+        if invitations and "lender" not in user_item.get("roles", {}).get("SS", []):
+            operations.append(
+                self._update(
+                    keys.user_key(user["userId"]),
+                    "ADD #roles :lender SET updatedAt = :now",
+                    EXISTS,
+                    {"#roles": "roles"},
+                    {":lender": {"lender"}, ":now": at},
+                )
+            )
+        operations.append({"Delete": {"TableName": self.table, "Key": _item(throttle)}})
+        self._transact(operations)
+
+    def create_loan(self, rng: random.Random) -> Callable[[], None]:
+        me = rng.randrange(len(self.users))
+        others = [i for i in rng.sample(range(len(self.users)), 6) if i != me][: rng.randint(1, 5)]  # as the workload picks
+        # Same number and shape of invitations as the workload's, addressed to emails nobody reads, so the
+        # floor's writes do not grow the invitation lists the other floors (pending, dashboard, login) read.
+        lenders = [(f"floor-{uuid.uuid4().hex[:12]}@example.com", _money(rng)) for _ in others]
+        return lambda: self._create_loan(self.users[me], lenders)
+
+    def _create_loan(self, borrower: dict[str, str], lenders: list[tuple[str, Decimal]]) -> None:
+        user = self._get(keys.user_key(borrower["userId"]))
+        if user is None:
+            raise RuntimeError("user item missing")
+        name = f"{user['firstName']['S']} {user['lastName']['S']}"
+        at, loan_id = _now_iso(), uuid7()
+        loan, invitations = loan_items(loan_id=loan_id, borrower=borrower, borrower_name=name, lenders=lenders, at=at)
+        created = event_item(loan_id, borrower["userId"], at, type="created", amount=loan["amount"])
+        self._transact([self._put(loan), *(self._put(invitation) for invitation in invitations), self._put(created)])
+
+    def get_loan(self, rng: random.Random) -> Callable[[], None]:
+        _, loan_id = rng.choice(self.visible_loans)
+        return lambda: self._discard(self._loan_partition(loan_id))
+
+    def my_loans(self, rng: random.Random) -> Callable[[], None]:
+        user = rng.choice(self.users)
+        return lambda: self._discard(self._my_loans(user))
+
+    def _my_loans(self, user: dict[str, str]) -> list[Raw]:
+        return self._query(
+            limit=PAGE,
+            IndexName=GSI1_NAME,
+            KeyConditionExpression="#gsiPartition = :user AND begins_with(#gsiSort, :loan)",
+            ExpressionAttributeNames=GSI_NAMES,
+            ExpressionAttributeValues=_item({":user": keys.user_partition(user["userId"]), ":loan": keys.LOAN}),
+            ScanIndexForward=False,
         )
 
-    def accept(self, n: int) -> None:
-        self.get_loan(n)
-        loan_id = f"floor-{uuid.uuid4()}"
-        items = [
-            {**keys.invitation_key(loan_id, "l@example.com"), "status": "accepted"},
-            {**keys.loan_key(loan_id, "b"), "fundedAmount": Decimal(300), "version": 1},
-            {**keys.ach_key(loan_id, "lender"), "routingNumber": "x" * 60, "accountNumber": "y" * 60},
-            {**keys.user_key(f"floor-{loan_id}"), "roles": {"borrower", "lender"}},
-            {**keys.event_key(loan_id, uuid.uuid4().hex), "type": "accepted"},
+    def pending(self, rng: random.Random) -> Callable[[], None]:
+        user = rng.choice(self.users)
+        return lambda: self._pending(user)
+
+    def _pending(self, user: dict[str, str]) -> None:
+        invitations = self._query(
+            limit=PAGE,
+            IndexName=GSI1_NAME,
+            KeyConditionExpression="#gsiPartition = :invite AND begins_with(#gsiSort, :loan)",
+            FilterExpression="#status = :status AND loanStatus = :loanStatus",
+            ExpressionAttributeNames={**GSI_NAMES, "#status": "status"},
+            ExpressionAttributeValues=_item(
+                {":invite": keys.invitation_sort_key(user["email"]), ":loan": keys.LOAN, ":status": "invited", ":loanStatus": "pending"}
+            ),
+            ScanIndexForward=False,
+        )
+        unique = {(i["loanId"]["S"], i["borrowerId"]["S"]) for i in invitations}
+        request: Raw = {self.table: {"Keys": [_item(keys.loan_key(loan, borrower)) for loan, borrower in unique], "ConsistentRead": False}}
+        while unique and request:
+            request = self.client.batch_get_item(RequestItems=request).get("UnprocessedKeys") or {}
+
+    def accept(self, rng: random.Random) -> Callable[[], None]:
+        fixture = self._accept_fixture(rng)
+        return lambda: self._accept(fixture)
+
+    def _accept_fixture(self, rng: random.Random) -> AcceptFixture:
+        """A loan shaped like the seeded ones (1-10 invitations); final: every other invitation already accepted."""
+        final = rng.random() < self.final_accept_share
+        count = rng.randint(1, 10) if final else rng.randint(2, 10)
+        lender_index, borrower_index = rng.sample(range(len(self.users)), 2)
+        # A real user (the transaction updates their item), invited under an email nobody reads (see create_loan).
+        lender = {**self.users[lender_index], "email": f"floor-{uuid.uuid4().hex[:12]}@example.com"}
+        borrower = self.users[borrower_index]
+        at, loan_id = _now_iso(), uuid7()
+        others = [f"floor-{uuid.uuid4().hex[:12]}@example.com" for _ in range(count - 1)]
+        lenders = [(email, _money(rng)) for email in [*others, lender["email"]]]
+        rng.shuffle(lenders)
+        loan, invitations = loan_items(
+            loan_id=loan_id, borrower=borrower, borrower_name=self.names[borrower["userId"]], lenders=lenders, at=at
+        )
+        if final:  # everybody else has accepted already: this acceptance completes the funding
+            for entry, invitation in zip(loan["participants"], invitations, strict=True):
+                if invitation["email"] != lender["email"]:
+                    entry.update(status="accepted", lenderId="someone", respondedAt=at)
+                    invitation.update(status="accepted", lenderId="someone", respondedAt=at)
+                    loan["fundedAmount"] += invitation["amount"]
+        requests = [{"PutRequest": {"Item": _item(item)}} for item in [loan, *invitations]]
+        while requests:
+            response = self.client.batch_write_item(RequestItems={self.table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self.table, [])
+        return AcceptFixture(loan_id=loan_id, lender=lender, final=final)
+
+    def _accept(self, fixture: AcceptFixture) -> None:
+        items = self._loan_partition(fixture.loan_id)
+        loan = next(item for item in items if item["entity"]["S"] == "loan")
+        email, lender_id, loan_id = fixture.lender["email"], fixture.lender["userId"], fixture.loan_id
+        mine = next(item for item in items if item["entity"]["S"] == "invitation" and item["email"]["S"] == email)
+        contribution = _number(mine["amount"])
+        completes = contribution == _number(loan["amount"]) - _number(loan["fundedAmount"])
+        index = next(i for i, entry in enumerate(loan["participants"]["L"]) if entry["M"]["email"]["S"] == email)
+        at, borrower_id = _now_iso(), loan["borrowerId"]["S"]
+        entry = f"participants[{index}]"
+        participant = f"{entry}.#pstatus = :pstatus, {entry}.lenderId = :lenderId, {entry}.respondedAt = :at"
+        update = f"SET fundedAmount = fundedAmount + :contribution, {participant}"
+        values: dict[str, Any] = {
+            ":pstatus": "accepted",
+            ":lenderId": lender_id,
+            ":at": at,
+            ":contribution": contribution,
+            ":threshold": _number(loan["amount"]) - contribution,
+            ":pending": "pending",
+            ":one": 1,
+        }
+        if completes:
+            update += ", #status = :active, activatedAt = :at"
+            values[":active"] = "active"
+        ach = {
+            **keys.ach_key(loan_id, lender_id),
+            "entity": "ach",
+            "loanId": loan_id,
+            "lenderId": lender_id,
+            "accountHolderName": "Bench Lender",
+            "accountType": "checking",
+            "routingNumberLast4": "0021",
+            "accountNumberLast4": "6789",
+            "keySource": "local",
+            "routingNumberCipher": _cipher(9),
+            "accountNumberCipher": _cipher(12),
+            "createdAt": at,
+        }
+        operations = [
+            self._update(
+                keys.invitation_key(loan_id, email),
+                "SET #status = :status, lenderId = :lenderId, respondedAt = :at, loanStatus = :newLoanStatus",
+                "#status = :invited AND loanStatus = :pending",
+                {"#status": "status"},
+                {
+                    ":status": "accepted",
+                    ":lenderId": lender_id,
+                    ":at": at,
+                    ":newLoanStatus": "active" if completes else "pending",
+                    ":invited": "invited",
+                    ":pending": "pending",
+                },
+            ),
+            self._update(
+                keys.loan_key(loan_id, borrower_id),
+                update + " ADD version :one",
+                "#status = :pending AND fundedAmount " + ("= :threshold" if completes else "< :threshold"),
+                {"#pstatus": "status", "#status": "status"},
+                values,
+            ),
+            self._put(ach),
+            self._update(keys.user_key(lender_id), "ADD #roles :lender", EXISTS, {"#roles": "roles"}, {":lender": {"lender"}}),
         ]
-        self.client.transact_write_items(TransactItems=[{"Put": {"TableName": self.table, "Item": _item(item)}} for item in items])
+        events = [event_item(loan_id, lender_id, at, type="accepted", amount=contribution, lenderEmail=email)]
+        if completes:
+            for other in items:
+                if other["entity"]["S"] == "invitation" and other["email"]["S"] != email:
+                    target = keys.invitation_key(loan_id, other["email"]["S"])
+                    operations.append(self._update(target, "SET loanStatus = :loanStatus", EXISTS, {}, {":loanStatus": "active"}))
+            events.append(event_item(loan_id, lender_id, at, type="activated", amount=_number(loan["amount"])))
+        self._transact(operations + [self._put(event) for event in events])
+        if not completes:
+            self._get(keys.loan_key(loan_id, borrower_id))
+
+    def dashboard(self, rng: random.Random) -> Callable[[], None]:
+        user = rng.choice(self.users)
+        return lambda: self._dashboard(user)
+
+    def _dashboard(self, user: dict[str, str]) -> None:
+        found = self._query(
+            IndexName=GSI1_NAME,
+            KeyConditionExpression="#sk = :partition",
+            ExpressionAttributeNames={"#sk": SORT_KEY},
+            ExpressionAttributeValues=_item({":partition": keys.user_partition(user["userId"])}),
+            ScanIndexForward=True,
+        )
+        me = next(item for item in found if item["entity"]["S"] == "user")
+        if "lender" in me.get("roles", {}).get("SS", []):
+            self._query(
+                IndexName=GSI1_NAME,
+                KeyConditionExpression="#sk = :invite",
+                ExpressionAttributeNames={"#sk": SORT_KEY},
+                ExpressionAttributeValues=_item({":invite": keys.invitation_sort_key(user["email"])}),
+                ScanIndexForward=True,
+            )
+
+    def profile(self, rng: random.Random) -> Callable[[], None]:
+        user = rng.choice(self.users)
+        return lambda: self._discard(self._get(keys.user_key(user["userId"])))
 
 
 FLOOR_OPERATIONS = {
@@ -117,26 +499,57 @@ FLOOR_OPERATIONS = {
 }
 
 
-def measure(floor: Floor, operation: str, concurrency: int, seconds: float) -> float:
-    """p50 in ms of the operation's bare calls, `concurrency` threads for `seconds`."""
-    call: Callable[[int], None] = getattr(floor, FLOOR_OPERATIONS[operation])
-    samples: list[float] = []
+@dataclass
+class FloorResult:
+    millis: list[float] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.millis) if self.millis else float("nan")
+
+    @property
+    def mean_calls(self) -> float:
+        return statistics.fmean(self.calls) if self.calls else float("nan")
+
+
+def measure(floor: Floor, operation: str, concurrency: int, seconds: float, seed: int = 99) -> FloorResult:
+    """One operation's bare calls from `concurrency` threads for `seconds` (the floor of that endpoint alone)."""
+    return measure_mix(floor, {operation: 1}, concurrency, seconds, seed)[operation]
+
+
+def measure_mix(floor: Floor, weights: dict[str, int], concurrency: int, seconds: float, seed: int = 98) -> dict[str, FloorResult]:
+    """The operations picked by weight, like the workload, from `concurrency` threads for `seconds`; each call timed and counted."""
+    results = {operation: FloorResult() for operation in weights}
+    names, shares = list(weights), list(weights.values())
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
-    def worker(offset: int) -> None:
-        n = offset * 7919
+    def worker(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
         while time.monotonic() < deadline:
-            started = time.perf_counter()
-            call(n)
-            elapsed = (time.perf_counter() - started) * 1000
+            operation = rng.choices(names, weights=shares)[0]
+            result = results[operation]
+            floor._local.operation = operation
+            prepare: Callable[[random.Random], Callable[[], None]] = getattr(floor, FLOOR_OPERATIONS[operation])
+            try:
+                timed = prepare(rng)
+                with counting_requests() as counter:
+                    started = time.perf_counter()
+                    timed()
+                    elapsed = (time.perf_counter() - started) * 1000
+            except Exception as exc:  # a floor that fails is reported, not hidden
+                with lock:
+                    result.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
             with lock:
-                samples.append(elapsed)
-            n += 1
+                result.millis.append(elapsed)
+                result.calls.append(counter.count)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return statistics.median(samples)
+    return results

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Create the single table from app/db/table.py if it is missing (idempotent).
 
-    TABLE_NAME=lending DYNAMODB_ENDPOINT_URL=http://127.0.0.1:8001 python scripts/create_table.py
+TABLE_NAME=lending DYNAMODB_ENDPOINT_URL=http://127.0.0.1:8001 python scripts/create_table.py
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import Settings  # noqa: E402
-from app.db.dynamo import make_client  # noqa: E402
-from app.db.schema_admin import ensure_table  # noqa: E402
+from app.config import Settings
+from app.db.dynamo import make_client
+from app.db.schema_admin import ensure_table
 
 
 def main() -> int:

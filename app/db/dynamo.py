@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.db.attributes import deserialize, serialize
+from app.db.table import PARTITION_KEY, SORT_KEY
 
 Item = dict[str, Any]
 Key = Mapping[str, str]
@@ -47,6 +48,8 @@ UNAVAILABLE_CODES = frozenset(
 THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 TRANSACTION_ATTEMPTS = 5
 BATCH_GET_LIMIT = 100
+FILTERED_READ_AHEAD = 4  # items read per item wanted when a Query has a filter
+QUERY_READ_LIMIT = 400
 
 
 class DataLayerError(Exception):
@@ -317,9 +320,15 @@ class Dynamo:
         cursor: str | None = None,
         consistent: bool = False,
     ) -> Page:
-        """One page of a Query; `limit` caps items returned, and a filtered page is topped up until full."""
+        """One page of a Query; `limit` caps items returned, and a filtered page is topped up until full.
+
+        A filtered Query reads FILTERED_READ_AHEAD times `limit` items per request (the filter runs
+        after the read), keeps the first `limit` matches and resumes after the last one it kept, so
+        a sparse filter costs few round trips instead of one request per missing item.
+        """
         scope = f"{self.table_name}|{index}|{key_condition.text}|{sorted(key_condition.values.items())}|{where.text if where else ''}"
         start = self.cursors.decode(scope, cursor) if cursor is not None else None
+        read_size = None if limit is None else min(limit * FILTERED_READ_AHEAD, QUERY_READ_LIMIT) if where else limit
         items: list[Item] = []
         while True:
             params = _with_expressions(
@@ -331,14 +340,17 @@ class Dynamo:
                 params["IndexName"] = index
             elif consistent:
                 params["ConsistentRead"] = True
-            if limit is not None:
-                params["Limit"] = limit - len(items)
+            if read_size is not None:
+                params["Limit"] = read_size if where else read_size - len(items)
             if start:
                 params["ExclusiveStartKey"] = start
             with _translated():
                 response = self.client.query(**params)
             items.extend(_deserialize(raw) for raw in response.get("Items", []))
             start = response.get("LastEvaluatedKey")
+            if limit is not None and len(items) > limit:  # read ahead of the page: resume after its last item
+                items = items[:limit]
+                start = {name: serialize(items[-1][name]) for name in (PARTITION_KEY, SORT_KEY)}
             if not start or (limit is not None and len(items) >= limit):
                 break
         return Page(items, self.cursors.encode(scope, start) if start else None)

@@ -104,6 +104,36 @@ def test_filtered_page_is_topped_up_to_the_limit(db: Dynamo) -> None:
     assert len(page.items) + len(rest.items) == 20
 
 
+@pytest.mark.parametrize("index", [None, GSI1_NAME])
+def test_sparse_filter_pages_each_match_once_in_few_requests(db: Dynamo, index: str | None) -> None:
+    # Given 300 items of which every 7th matches, in one table partition or one inverse-index partition
+    tag = f"sparse-{index}"
+    if index is None:
+        rows = [item(loan_partition(tag), f"I#{n:03d}", n=n, hit=n % 7 == 0) for n in range(300)]
+        key = by_partition(loan_partition(tag))
+    else:
+        rows = [item(f"LOAN#{tag}-{n:03d}", f"INVITE#{tag}", n=n, hit=n % 7 == 0) for n in range(300)]
+        key = Expression("SK = :sk", values={":sk": f"INVITE#{tag}"})
+    for first in range(0, 300, 100):
+        db.transact_write([tx_put(row) for row in rows[first : first + 100]])
+    hit = Expression("hit = :t", values={":t": True})
+    seen: list[int] = []
+    requests: list[str] = []
+    db.client.meta.events.register("before-call.dynamodb.Query", lambda **_: requests.append("Query"))
+    cursor: str | None = None
+    while True:
+        # When the matches are read 5 at a time
+        page = db.query(key, index=index, where=hit, limit=5, cursor=cursor)
+        assert len(page.items) <= 5
+        seen += [int(i["n"]) for i in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # Then every match comes exactly once, in order, and each page costs about one request
+    assert seen == list(range(0, 300, 7))
+    assert len(requests) <= 2 * (len(seen) // 5 + 1)
+
+
 def test_newest_first_on_the_inverse_index(db: Dynamo) -> None:
     db.transact_write([tx_put(item(f"LOAN#{n}", "INVITE#a@example.com", n=n)) for n in range(3)])
     page = db.query(Expression("SK = :sk", values={":sk": "INVITE#a@example.com"}), index=GSI1_NAME, newest_first=True)
