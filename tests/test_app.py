@@ -29,6 +29,11 @@ def echo(body: Echo) -> Echo:
     return body
 
 
+@probe.get("/_probe/async-echo")
+async def async_echo() -> Echo:
+    return Echo(name="async")
+
+
 @probe.get("/_probe/boom")
 def boom() -> None:
     raise RuntimeError("internal detail: password=hunter2")
@@ -190,3 +195,19 @@ def test_authenticated_answers_are_never_cached(client: TestClient) -> None:
     assert response.status_code == 401
     assert response.headers["cache-control"] == "no-store"
     assert "no-store" not in client.get("/health").headers.get("cache-control", "")
+
+
+def test_an_unreachable_table_is_503_on_every_route(table_name: str, clock: FakeClock) -> None:
+    down = create_app(make_settings("http://127.0.0.1:9", table_name), clock=clock)
+    from app.auth.tokens import issue_access_token
+
+    token = issue_access_token(settings=down.state.settings, user_id="u-1", email="a@example.com", now=clock.now())
+    with TestClient(down, raise_server_exceptions=False) as client:
+        response = client.get("/user/profile", headers={"Authorization": f"Bearer {token}"})
+    error = assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
+    assert response.headers["retry-after"] == "1" and "127.0.0.1" not in error["message"]
+
+
+def test_async_routes_are_rendered_like_sync_ones(probing_client: TestClient) -> None:
+    response = probing_client.get("/_probe/async-echo")
+    assert response.status_code == 200 and response.json() == {"name": "async"}

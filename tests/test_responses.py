@@ -25,3 +25,11 @@ def test_plain_values_match_the_standard_encoder() -> None:
 def test_refuses_what_is_not_an_exact_amount(bad: object) -> None:
     with pytest.raises((ValueError, TypeError)):
         dumps_exact({"x": bad})
+
+
+def test_times_are_iso_8601_utc_with_z() -> None:
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    moment = datetime(2026, 11, 22, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert dumps_exact({"at": moment, "day": date(2026, 11, 22)}) == '{"at":"2026-11-22T09:30:00Z","day":"2026-11-22"}'
+    assert dumps_exact(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == '"2026-01-02T03:04:05Z"'

@@ -10,13 +10,13 @@ from typing import NoReturn
 
 from app.auth import passwords, repository, sessions, throttle
 from app.auth.repository import BORROWER, LENDER, UserRecord
-from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, Profile, RegisterRequest, TokenPair
+from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, RegisterRequest, TokenPair
 from app.auth.sessions import NewSession, RefreshTokenAlreadyUsed, SessionRevoked
 from app.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from app.clock import Clock, epoch, iso
 from app.config import Settings
 from app.db.dynamo import Dynamo
-from app.errors import InvalidCredentials, NotFound, RateLimited, Unauthenticated
+from app.errors import InvalidCredentials, RateLimited, Unauthenticated
 
 logger = logging.getLogger("app.auth")
 
@@ -135,11 +135,3 @@ def logout(*, db: Dynamo, clock: Clock, caller: Principal, refresh_token: str, r
         return
     sessions.revoke_family(db, family_id=record.family_id, user_id=caller.user_id, revoked_at=iso(clock.now()))
     logger.info("logged out", extra={"request_id": request_id, "event": "logout", "user_id": caller.user_id})
-
-
-def get_profile(*, db: Dynamo, user_id: str) -> Profile:
-    """The caller's Profile; 404 if the user item is gone."""
-    user = repository.get_user(db, user_id)
-    if user is None:
-        raise NotFound()
-    return repository.profile_of(user)
