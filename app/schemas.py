@@ -25,7 +25,7 @@ class StrictInput(CamelModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _json_number_only(value: Any) -> Any:
+def json_number_only(value: Any) -> Any:
     """Amounts arrive as JSON numbers (Decimal or int after our parser); strings and booleans are refused."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ValueError("must be a JSON number")
@@ -35,7 +35,7 @@ def _json_number_only(value: Any) -> Any:
 # Dollars with at most two decimals, > 0, <= 10,000,000; strings, booleans, NaN and Infinity refused.
 Money = Annotated[
     Decimal,
-    BeforeValidator(_json_number_only),
+    BeforeValidator(json_number_only),
     Field(gt=0, le=MAX_MONEY, decimal_places=2, allow_inf_nan=False),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 10000000, "description": "Dollars, at most 2 decimal places"}),
 ]

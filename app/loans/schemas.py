@@ -8,23 +8,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, WithJsonSchema
 
 from app.loans.ach import valid_routing_number
-from app.schemas import Amount, CamelModel, Money, StrictInput
+from app.schemas import Amount, CamelModel, Money, StrictInput, json_number_only
 
 LoanStatus = Literal["pending", "active", "cancelled"]
 ParticipationStatus = Literal["invited", "accepted", "declined"]
 EventType = Literal["created", "accepted", "declined", "activated", "cancelled"]
 
 
-def _number_only(value: object) -> object:
-    """Like Money: a JSON number (Decimal or int after our parser); strings and booleans are refused."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("must be a JSON number")
-    return value
-
-
 InterestRate = Annotated[
     Decimal,
-    BeforeValidator(_number_only),
+    BeforeValidator(json_number_only),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "description": "Annual percent, at most 2 decimals"}),
     Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False, description="Annual percent, 0..100, at most 2 decimals"),
 ]
