@@ -17,6 +17,8 @@ DEFAULT_PASSWORD = "correct horse battery staple"
 
 @dataclass
 class TestUser:
+    __test__ = False  # a factory product, not a test class for pytest to collect
+
     user_id: str
     email: str
     first_name: str

@@ -6,22 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.factories import TestUser, a_user
-from tests.loans.helpers import ACCOUNT, ROUTING, accept, ach, cancel, create_loan, decline, error_code, exact, fields_of
-
-
-@pytest.fixture
-def people(app: FastAPI) -> dict[str, TestUser]:
-    return {name: a_user(app, first_name=name) for name in ("bea", "lou", "max", "stranger")}
-
-
-@pytest.fixture
-def loan(client: TestClient, people: dict[str, TestUser]) -> dict[str, Any]:
-    """1000.10 split 600.05 (Lou) + 400.05 (Max)."""
-    return create_loan(client, people["bea"], [(people["lou"], "600.05"), (people["max"], "400.05")])
+from tests.factories import TestUser
+from tests.loans.helpers import ACCOUNT, ROUTING, accept, ach, cancel, decline, error_code, exact, fields_of
 
 
 def test_accept_returns_the_acceptance_with_last4_only(client: TestClient, people: dict[str, TestUser], loan: dict[str, Any]) -> None:

@@ -5,22 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.factories import TestUser, a_user
-from tests.loans.helpers import accept, cancel, create_loan, error_code, exact
-
-
-@pytest.fixture
-def people(app: FastAPI) -> dict[str, TestUser]:
-    return {name: a_user(app, first_name=name) for name in ("bea", "lou", "max", "stranger")}
-
-
-@pytest.fixture
-def loan(client: TestClient, people: dict[str, TestUser]) -> dict[str, Any]:
-    return create_loan(client, people["bea"], [(people["lou"], "600.05"), (people["max"], "400.05")])
+from tests.factories import TestUser
+from tests.loans.helpers import accept, cancel, error_code, exact
 
 
 def test_borrower_cancels_a_pending_loan(client: TestClient, people: dict[str, TestUser], loan: dict[str, Any]) -> None:
