@@ -47,6 +47,7 @@ from app.clock import uuid7
 from app.db import keys
 from app.db.dynamo import counting_requests
 from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
+from app.loans.transitions import NewLoan, new_loan_items
 
 _serializer = TypeSerializer()
 NEW = "attribute_not_exists(PK)"
@@ -79,42 +80,21 @@ def _cipher(size: int) -> str:
 def loan_items(
     *, loan_id: str, borrower: dict[str, str], borrower_name: str, lenders: list[tuple[str, Decimal]], at: str
 ) -> tuple[Raw, list[Raw]]:
-    """The loan item and its invitation items exactly as app/loans/service.py builds them (not serialized)."""
+    """The loan item and its invitation items, built by the app's own builder (not serialized)."""
     amount = sum((share for _, share in lenders), Decimal("0"))
-    shared = {"purpose": "bench: working capital", "termMonths": 12, "interestRate": Decimal("7.25")}
-    participants = [{"email": email, "amount": share, "status": "invited"} for email, share in lenders]
-    loan = {
-        **keys.loan_key(loan_id, borrower["userId"]),
-        "entity": "loan",
-        "loanId": loan_id,
-        "borrowerId": borrower["userId"],
-        "borrowerName": borrower_name,
-        "amount": amount,
-        "fundedAmount": Decimal("0"),
-        "status": "pending",
-        "createdAt": at,
-        "version": 1,
-        "participants": participants,
-        **shared,
-    }
-    invitations = [
-        {
-            **keys.invitation_key(loan_id, email),
-            "entity": "invitation",
-            "loanId": loan_id,
-            "email": email,
-            "amount": share,
-            "status": "invited",
-            "invitedAt": at,
-            "loanStatus": "pending",
-            "borrowerId": borrower["userId"],
-            "borrowerName": borrower_name,
-            "loanAmount": amount,
-            **shared,
-        }
-        for email, share in lenders
-    ]
-    return loan, invitations
+    return new_loan_items(
+        NewLoan(
+            loan_id=loan_id,
+            borrower_id=borrower["userId"],
+            borrower_name=borrower_name,
+            amount=amount,
+            purpose="bench: working capital",
+            term_months=12,
+            interest_rate=Decimal("7.25"),
+            lenders=lenders,
+            at=at,
+        )
+    )
 
 
 def event_item(loan_id: str, actor_id: str, at: str, **values: Any) -> Raw:

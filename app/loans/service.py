@@ -11,7 +11,6 @@ from decimal import Decimal
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, uuid7
 from app.db.dynamo import Dynamo, TransactionCancelled, TransactionConflict
-from app.db.keys import invitation_key, loan_key
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthenticated
 from app.loans import idempotency, repository, transitions
 from app.loans.repository import LoanRecord
@@ -85,44 +84,23 @@ def _write_loan(
         raise Unauthenticated("The account no longer exists")
     now = clock.now()
     at, loan_id = iso(now), uuid7(now)
-    name = f"{user.get('firstName', '')} {user.get('lastName', '')}".strip()
-    shared = {"purpose": loan.purpose, "termMonths": loan.term_months, "interestRate": loan.interest_rate}
-    participants = [{"email": lender.email, "amount": lender.amount, "status": "invited"} for lender in loan.lenders]
-    loan_item = {
-        **loan_key(loan_id, borrower.user_id),
-        "entity": "loan",
-        "loanId": loan_id,
-        "borrowerId": borrower.user_id,
-        "borrowerName": name,
-        "amount": loan.amount,
-        "fundedAmount": Decimal("0"),
-        "status": "pending",
-        "createdAt": at,
-        "version": 1,
-        "participants": participants,
-        **shared,
-    }
-    invitations = [
-        {
-            **invitation_key(loan_id, lender.email),
-            "entity": "invitation",
-            "loanId": loan_id,
-            "email": lender.email,
-            "amount": lender.amount,
-            "status": "invited",
-            "invitedAt": at,
-            "loanStatus": "pending",
-            "borrowerId": borrower.user_id,
-            "borrowerName": name,
-            "loanAmount": loan.amount,
-            **shared,
-        }
-        for lender in loan.lenders
-    ]
+    loan_item, invitations = transitions.new_loan_items(
+        transitions.NewLoan(
+            loan_id=loan_id,
+            borrower_id=borrower.user_id,
+            borrower_name=f"{user.get('firstName', '')} {user.get('lastName', '')}".strip(),
+            amount=loan.amount,
+            purpose=loan.purpose,
+            term_months=loan.term_months,
+            interest_rate=loan.interest_rate,
+            lenders=[(lender.email, lender.amount) for lender in loan.lenders],
+            at=at,
+        )
+    )
     actor = transitions.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
     # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
     operations = transitions.create(loan_item, invitations, actor, [uuid7()])
-    public = repository.loan_public(loan_item, [repository.participant_of(entry) for entry in participants])
+    public = repository.loan_public(loan_item, [repository.participant_of(entry) for entry in loan_item["participants"]])
     if claim is not None:
         operations.append(idempotency.completion(claim, status=201, body=public.model_dump_json()))
     try:
