@@ -1,0 +1,1 @@
+"""Loan servicing: repayment schedule, payoff, allocation of repayments and their distribution to lenders."""
