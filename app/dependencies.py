@@ -1,10 +1,10 @@
-"""Shared request dependencies: settings, the table, the clock."""
+"""Shared request dependencies: settings, the table, the clock, and the parameters several domains take."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 
 from app.clock import Clock
 from app.config import Settings
@@ -29,3 +29,14 @@ def get_clock(request: Request) -> Clock:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Db = Annotated[Dynamo, Depends(get_db)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+Cursor = Annotated[str | None, Query(max_length=2048, description="nextCursor of the previous page")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Optional, 1..255 chars, scoped to the caller: a retry with the same key and body "
+        "within 24 h replays the first response and creates nothing",
+    ),
+]

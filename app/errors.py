@@ -10,13 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.db.dynamo import (
-    ConditionFailed,
-    DatabaseUnavailable,
-    InvalidCursor,
-    TransactionCancelled,
-    TransactionConflict,
-)
+from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled, TransactionConflict
 
 logger = logging.getLogger("app.errors")
 
@@ -70,6 +64,15 @@ class Conflict(DomainError):
     status_code, code, message = 409, "CONFLICT", "The request conflicts with the current state"
 
 
+class LostRace(Conflict):
+    """What we read changed before our conditional write committed: re-read and decide again (app/retry.py).
+
+    When the retries run out it reaches the caller as a 409 CONFLICT they may retry.
+    """
+
+    message = "The loan is being changed by other requests right now; retry the request"
+
+
 class RuleViolation(DomainError):
     status_code, code, message = 422, "VALIDATION_ERROR", "The request breaks a business rule"
 
@@ -104,6 +107,11 @@ def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "") or "")
 
 
+def error_body(code: str, message: str, request_id: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The contract's error body: {"error": {code, message, details, requestId}} (built here only)."""
+    return {"error": {"code": code, "message": message, "details": details or [], "requestId": request_id}}
+
+
 def envelope(
     status_code: int,
     code: str,
@@ -112,9 +120,8 @@ def envelope(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """The contract's error body: {"error": {code, message, details, requestId}}."""
-    body = {"error": {"code": code, "message": message, "details": details or [], "requestId": request_id}}
-    return JSONResponse(status_code=status_code, content=body, headers=headers)
+    """An error response in the envelope."""
+    return JSONResponse(status_code=status_code, content=error_body(code, message, request_id, details), headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app import __version__
-from app.db.dynamo import DatabaseUnavailable
+from app.db.errors import DatabaseUnavailable
 from app.db.keys import health_probe_key
 from app.dependencies import Db
 from app.errors import request_id_of

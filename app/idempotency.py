@@ -1,8 +1,8 @@
-"""Idempotency-Key for POST /loans: one record per (caller, key), claimed before the work starts.
+"""Idempotency-Key for the POSTs that create something: one record per (caller, key), claimed before the work.
 
 The record's life: claimed `in_progress` with a lock (PutItem, conditional), then `completed` with
-the response INSIDE the transaction that creates the loan (so "loan created" and "response
-stored" are one atomic fact: a retry can never create a second loan), or deleted when the request
+the response INSIDE the transaction that does the work (so "loan created" and "response stored"
+are one atomic fact: a retry can never create a second loan), or deleted when the request
 fails with an error. A crashed request's lock expires after LOCK_SECONDS, so the key is not wedged;
 a request whose lock was taken over cannot complete (its transaction's condition fails). Records
 expire after RETENTION, checked by code (TTL deletion can lag by hours).
@@ -14,19 +14,30 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from app.clock import epoch
-from app.db.dynamo import ConditionFailed, DataLayerError, Dynamo, Expression, tx_update
+from app.db.dynamo import Dynamo
+from app.db.errors import ConditionFailed, DataLayerError
+from app.db.expressions import Expression, Operation, tx_update
 from app.db.keys import Key, idempotency_key
 from app.errors import Conflict, RuleViolation
+from app.jsonio import parse_json
 
-logger = logging.getLogger("app.loans.idempotency")
+logger = logging.getLogger("app.idempotency")
+M = TypeVar("M", bound=BaseModel)
 
 LOCK_SECONDS = 30
 RETENTION = timedelta(hours=24)
+
+
+class IdempotencyInProgress(Conflict):
+    code, message = "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still in progress; retry shortly"
 
 
 @dataclass(frozen=True)
@@ -88,14 +99,11 @@ def claim(*, db: Dynamo, user_id: str, key: str, fingerprint: str, now: datetime
             ) from failure
         if existing.get("state") == "completed":
             return StoredResponse(status=int(existing["responseStatus"]), body=str(existing["responseBody"]))
-        raise Conflict(
-            "A request with this Idempotency-Key is still in progress; retry shortly",
-            code="IDEMPOTENCY_IN_PROGRESS",
-        ) from failure
+        raise IdempotencyInProgress() from failure
     return Claim(key=record_key, token=token)
 
 
-def completion(claim_: Claim, *, status: int, body: str) -> dict[str, Any]:
+def completion(claim_: Claim, *, status: int, body: str) -> Operation:
     """The transaction operation that stores the response; fails if our lock was taken over."""
     return tx_update(
         claim_.key,
@@ -118,3 +126,40 @@ def release(*, db: Dynamo, claim_: Claim, request_id: str) -> None:
         db.delete(claim_.key, condition=Expression("lockToken = :token", values={":token": claim_.token}))
     except (ConditionFailed, DataLayerError):
         logger.warning("idempotency key not released", extra={"request_id": request_id, "event": "idempotency_release_failed"})
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[M]):
+    response: M
+    replayed: bool
+
+
+# What the work gets: a function that turns its response into the transaction operation storing it
+# (None when the request carries no Idempotency-Key). The work must commit that operation with its own.
+Completion = Callable[[BaseModel], Operation] | None
+
+
+def run_once(
+    *,
+    db: Dynamo,
+    user_id: str,
+    key: str | None,
+    request: Any,
+    now: datetime,
+    request_id: str,
+    status: int,
+    model: type[M],
+    work: Callable[[Completion], M],
+) -> Outcome[M]:
+    """Run `work` once per (caller, key, request): a retry replays the stored response instead."""
+    if key is None:
+        return Outcome(work(None), replayed=False)
+    outcome = claim(db=db, user_id=user_id, key=key, fingerprint=request_fingerprint(request), now=now)
+    if isinstance(outcome, StoredResponse):
+        return Outcome(model.model_validate(parse_json(outcome.body.encode())), replayed=True)
+    try:
+        response = work(lambda body: completion(outcome, status=status, body=body.model_dump_json()))
+    except Exception:
+        release(db=db, claim_=outcome, request_id=request_id)
+        raise
+    return Outcome(response, replayed=False)

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db.dynamo import counting_requests
+from app.db.metrics import counting_requests
+from app.errors import error_body
 
 logger = logging.getLogger("app.access")
 
@@ -37,10 +38,6 @@ def sane_request_id(value: str | None) -> str:
     if value and _SAFE_REQUEST_ID.fullmatch(value):
         return value
     return str(uuid.uuid4())
-
-
-def _error_body(status: int, code: str, message: str, request_id: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "details": [], "requestId": request_id}}).encode()
 
 
 class RequestContextMiddleware:
@@ -96,7 +93,7 @@ class RequestContextMiddleware:
                         "headers": [(b"content-type", b"application/json")],
                     }
                 )
-                await send({"type": "http.response.body", "body": _error_body(status, code, message, request_id)})
+                await send({"type": "http.response.body", "body": json.dumps(error_body(code, message, request_id)).encode()})
 
             try:
                 declared = headers.get("content-length", "")

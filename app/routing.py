@@ -7,7 +7,6 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
-from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
@@ -15,6 +14,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.errors import BadRequest
+from app.jsonio import parse_json
 from app.responses import ExactJSONResponse
 from app.schemas import ErrorResponse
 
@@ -22,28 +22,6 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "BAD_REQUEST: malformed JSON, duplicate keys, or not application/json"},
     413: {"model": ErrorResponse, "description": "PAYLOAD_TOO_LARGE: body over 64 KiB"},
 }
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise ValueError(f"duplicate key {name!r}")
-        result[name] = value
-    return result
-
-
-def parse_json(body: bytes) -> Any:
-    """JSON with numbers as Decimal (never float), NaN/Infinity as Decimal (refused later), no duplicate keys."""
-    text = body.decode("utf-8")
-    try:
-        return json.loads(text, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_reject_duplicates)
-    except RecursionError as exc:  # absurdly deep nesting: malformed for us, never a 500
-        raise json.JSONDecodeError("JSON nested too deeply", text[:0], 0) from exc
-    except ValueError as exc:
-        if isinstance(exc, json.JSONDecodeError):
-            raise
-        raise json.JSONDecodeError(str(exc), text, 0) from exc
 
 
 def is_json_content_type(value: str | None) -> bool:

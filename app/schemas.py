@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
@@ -42,6 +42,23 @@ Money = Annotated[
 
 # An amount in a response: an exact JSON number (see app/responses.py), never a string.
 Amount = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "Dollars, exact to the cent"})]
+
+
+def normalise_email(value: object) -> object:
+    """Trimmed and lower-cased: the one spelling an email has in the table (before and after validation)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _lower(value: str) -> str:
+    return value.lower()  # EmailStr may re-case the domain; keep the whole address lower-case
+
+
+# An email address as every body takes it (an account's or an invited lender's).
+EmailAddress = Annotated[EmailStr, BeforeValidator(normalise_email), AfterValidator(_lower)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+E164_PATTERN = r"^\+[1-9]\d{1,14}$"
+Phone = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g. +14155550123")]
+Role = Literal["borrower", "lender"]
 
 
 class Page(CamelModel, Generic[T]):

@@ -23,7 +23,7 @@ one argon2id verify); see scripts/bench_floor.py. Prints per endpoint: requests,
 provoked errors (re-accepting an accepted invitation: 409 ALREADY_RESPONDED, asked for on purpose),
 throughput, p50/p95/p99 latency of the successful requests, DynamoDB requests per call, the floor's
 p50 and calls, and endpoint-p50 / floor-p50; then the DynamoDB requests per call against the
-targets of issue 7. Exits 1 when a request failed unexpectedly. Not part of the test suite.
+targets in docs/performance.md. Exits 1 when a request failed unexpectedly. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ TABLE = "bench"
 QUICK = {"seconds": 10.0, "users": 50, "loans": 100, "floor_seconds": 2.0}
 FULL = {"seconds": 60.0, "users": 500, "loans": 1000, "floor_seconds": 5.0}
 MAX_SECONDS = 1200  # access tokens live 30 minutes (the maximum the app allows); seeding needs a few
-# Issue 7's DynamoDB requests per call (the most a successful call may make) and latency targets.
+# The DynamoDB requests per call (the most a successful call may make) and latency targets.
 DB_TARGETS = {
     "get loan": 1,
     "my-loans": 1,
@@ -307,7 +307,7 @@ def report(
         f"{result.open_invitations_left} open invitations left"
     )
 
-    print("\nDynamoDB requests per call (X-DB-Requests; register from the seeding) against issue 7's targets:\n")
+    print("\nDynamoDB requests per call (X-DB-Requests; register from the seeding) against their targets:\n")
     rows = []
     for operation, limit in DB_TARGETS.items():
         group = registrations if operation == "register" else by_operation.get(operation, [])

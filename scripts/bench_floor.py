@@ -1,7 +1,10 @@
 """The floor for scripts/bench.py: the bare DynamoDB calls each endpoint makes, issued directly with boto3.
 
 Same DynamoDB Local, same concurrency, same keys, expressions, conditions and item shapes as the
-endpoints (read from app/*/repository.py, services and transitions); no FastAPI, no pydantic, no
+endpoints: the writes of login, the throttle, create-loan and accept are built by the app's own
+builders (app/auth/throttle.py attempt_writes, app/auth/repository.py login_operations,
+app/loans/transitions.py) and encoded by app/db/expressions.py, so a floor cannot drift from its
+endpoint; the reads restate the repositories' key conditions. No FastAPI, no pydantic, no
 HTTP, no item -> model mapping. Login's floor adds one password verify (the app's own argon2id
 CryptContext). Each call is counted with the app's own botocore hook, so bench.py can check that
 the floor makes as many calls as the endpoint did (a drift means this file needs updating).
@@ -42,16 +45,21 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from app.auth import repository as auth_repository
+from app.auth import throttle
 from app.auth.passwords import verify_password
+from app.auth.sessions import NewSession
 from app.clock import uuid7
 from app.db import keys
-from app.db.dynamo import counting_requests
+from app.db.expressions import Operation, deserialize_item, serialize_item, transaction_item, with_expressions
+from app.db.metrics import counting_requests
 from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
+from app.loans import transitions
+from app.loans.records import LoanRecord
 from app.loans.transitions import NewLoan, new_loan_items
+from app.users import service as users_service
 
 _serializer = TypeSerializer()
-NEW = "attribute_not_exists(PK)"
-EXISTS = "attribute_exists(PK)"
 GSI_NAMES = {"#gsiPartition": SORT_KEY, "#gsiSort": PARTITION_KEY}
 PAGE = 20
 Raw = dict[str, Any]
@@ -59,10 +67,6 @@ Raw = dict[str, Any]
 
 def _item(values: dict[str, Any]) -> Raw:
     return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def _number(raw: Raw) -> Decimal:
-    return Decimal(raw["N"])
 
 
 def _now_iso() -> str:
@@ -97,18 +101,8 @@ def loan_items(
     )
 
 
-def event_item(loan_id: str, actor_id: str, at: str, **values: Any) -> Raw:
-    event_id = uuid7()
-    return {
-        **keys.event_key(loan_id, event_id),
-        "entity": "event",
-        "eventId": event_id,
-        "loanId": loan_id,
-        "actorId": actor_id,
-        "at": at,
-        "requestId": str(uuid.uuid4()),
-        **values,
-    }
+def _actor(user_id: str, email: str, at: str) -> transitions.Actor:
+    return transitions.Actor(user_id=user_id, email=email, at=at, request_id=str(uuid.uuid4()))
 
 
 @dataclass
@@ -178,25 +172,9 @@ class Floor:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise RuntimeError("transaction kept conflicting")
 
-    def _put(self, item: Raw, condition: str | None = NEW) -> Raw:
-        put: Raw = {"TableName": self.table, "Item": _item(item)}
-        if condition:
-            put.update(ConditionExpression=condition, ReturnValuesOnConditionCheckFailure="ALL_OLD")
-        return {"Put": put}
-
-    def _update(self, key: dict[str, str], update: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> Raw:
-        spec: Raw = {
-            "TableName": self.table,
-            "Key": _item(key),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if names:
-            spec["ExpressionAttributeNames"] = names
-        if values:
-            spec["ExpressionAttributeValues"] = _item(values)
-        return {"Update": spec}
+    def _commit(self, operations: list[Operation]) -> None:
+        """One TransactWriteItems of operations built by the app's own builders, encoded as the app encodes them."""
+        self._transact([transaction_item(self.table, operation) for operation in operations])
 
     def _loan_partition(self, loan_id: str) -> list[Raw]:
         return self._query(
@@ -215,28 +193,20 @@ class Floor:
 
     def _login(self, user: dict[str, str]) -> None:
         email, now = user["email"], int(time.time())
-        throttle = keys.login_throttle_key(email)
-        try:  # app/auth/throttle.py count_attempt: one UpdateItem in the common case
+        writes = throttle.attempt_writes(email, now=now)  # app/auth/throttle.py count_attempt: one UpdateItem in the common case
+        try:
             self.client.update_item(
-                TableName=self.table,
-                Key=_item(throttle),
-                UpdateExpression="ADD failures :one SET expireAt = :exp, windowStart = if_not_exists(windowStart, :now), entity = :entity",
-                ConditionExpression="attribute_not_exists(PK) OR (windowStart > :floor AND failures < :limit)",
-                ExpressionAttributeValues=_item(
-                    {":one": 1, ":exp": now + 1800, ":now": now, ":entity": "throttle", ":floor": now - 900, ":limit": 5}
-                ),
-                ReturnValues="ALL_NEW",
+                **with_expressions(
+                    {"TableName": self.table, "Key": serialize_item(writes.key), "ReturnValues": "ALL_NEW"},
+                    UpdateExpression=writes.count,
+                    ConditionExpression=writes.first_or_below_limit,
+                )
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            fresh = {**throttle, "entity": "throttle", "failures": 1, "windowStart": now, "expireAt": now + 1800}
             self.client.put_item(
-                TableName=self.table,
-                Item=_item(fresh),
-                ConditionExpression="attribute_not_exists(PK) OR (windowStart <= :floor AND "
-                "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now))",
-                ExpressionAttributeValues=_item({":floor": now - 900, ":now": now}),
+                **with_expressions({"TableName": self.table, "Item": serialize_item(writes.fresh)}, ConditionExpression=writes.window_over)
             )
         claim = self._get(keys.email_key(email))
         if claim is None or not verify_password(self.password, claim["passwordHash"]["S"]).valid:
@@ -246,37 +216,25 @@ class Floor:
             raise RuntimeError("user item missing")
         invitations = self._query(
             IndexName=GSI1_NAME,
-            KeyConditionExpression="SK = :sk",
-            ExpressionAttributeValues=_item({":sk": keys.invitation_sort_key(email)}),
+            KeyConditionExpression="#gsiPartition = :invite",
+            ExpressionAttributeNames={"#gsiPartition": SORT_KEY},
+            ExpressionAttributeValues=_item({":invite": keys.invitation_sort_key(email)}),
             ScanIndexForward=True,
         )
         at, expires = _now_iso(), now + 14 * 86400
-        family_id = str(uuid.uuid4())
-        token_hash = hashlib.sha256(os.urandom(32)).hexdigest()
-        token = {
-            **keys.refresh_token_key(token_hash),
-            "entity": "refresh",
-            "userId": user["userId"],
-            "email": email,
-            "familyId": family_id,
-            "createdAt": at,
-            "expiresAt": expires,
-            "expireAt": expires,
-        }
-        family = {**keys.session_family_key(family_id), "entity": "family", "userId": user["userId"], "revoked": False}
-        operations = [self._put(token), self._put({**family, "createdAt": at, "expireAt": expires})]
+        session = NewSession(
+            token_hash=hashlib.sha256(os.urandom(32)).hexdigest(),
+            family_id=str(uuid.uuid4()),
+            user_id=user["userId"],
+            email=email,
+            created_at=at,
+            expires_at=expires,
+            starts_family=True,
+        )
+        grant = None
         if invitations and "lender" not in user_item.get("roles", {}).get("SS", []):
-            operations.append(
-                self._update(
-                    keys.user_key(user["userId"]),
-                    "ADD #roles :lender SET updatedAt = :now",
-                    EXISTS,
-                    {"#roles": "roles"},
-                    {":lender": {"lender"}, ":now": at},
-                )
-            )
-        operations.append({"Delete": {"TableName": self.table, "Key": _item(throttle)}})
-        self._transact(operations)
+            grant = users_service.lender_grant(user_id=user["userId"], at=at)
+        self._commit(auth_repository.login_operations(email=email, session=session, lender_grant=grant, rehash=None))
 
     def create_loan(self, rng: random.Random) -> Callable[[], None]:
         me = rng.randrange(len(self.users))
@@ -293,8 +251,7 @@ class Floor:
         name = f"{user['firstName']['S']} {user['lastName']['S']}"
         at, loan_id = _now_iso(), uuid7()
         loan, invitations = loan_items(loan_id=loan_id, borrower=borrower, borrower_name=name, lenders=lenders, at=at)
-        created = event_item(loan_id, borrower["userId"], at, type="created", amount=loan["amount"])
-        self._transact([self._put(loan), *(self._put(invitation) for invitation in invitations), self._put(created)])
+        self._commit(transitions.create(loan, invitations, _actor(borrower["userId"], borrower["email"], at), [uuid7()]))
 
     def get_loan(self, rng: random.Random) -> Callable[[], None]:
         _, loan_id = rng.choice(self.visible_loans)
@@ -367,78 +324,30 @@ class Floor:
         return AcceptFixture(loan_id=loan_id, lender=lender, final=final)
 
     def _accept(self, fixture: AcceptFixture) -> None:
-        items = self._loan_partition(fixture.loan_id)
-        loan = next(item for item in items if item["entity"]["S"] == "loan")
+        record = LoanRecord.of([deserialize_item(raw) for raw in self._loan_partition(fixture.loan_id)])
+        if record is None:
+            raise RuntimeError("loan missing")
         email, lender_id, loan_id = fixture.lender["email"], fixture.lender["userId"], fixture.loan_id
-        mine = next(item for item in items if item["entity"]["S"] == "invitation" and item["email"]["S"] == email)
-        contribution = _number(mine["amount"])
-        completes = contribution == _number(loan["amount"]) - _number(loan["fundedAmount"])
-        index = next(i for i, entry in enumerate(loan["participants"]["L"]) if entry["M"]["email"]["S"] == email)
-        at, borrower_id = _now_iso(), loan["borrowerId"]["S"]
-        entry = f"participants[{index}]"
-        participant = f"{entry}.#pstatus = :pstatus, {entry}.lenderId = :lenderId, {entry}.respondedAt = :at"
-        update = f"SET fundedAmount = fundedAmount + :contribution, {participant}"
-        values: dict[str, Any] = {
-            ":pstatus": "accepted",
-            ":lenderId": lender_id,
-            ":at": at,
-            ":contribution": contribution,
-            ":threshold": _number(loan["amount"]) - contribution,
-            ":pending": "pending",
-            ":one": 1,
-        }
-        if completes:
-            update += ", #status = :active, activatedAt = :at"
-            values[":active"] = "active"
-        ach = {
-            **keys.ach_key(loan_id, lender_id),
-            "entity": "ach",
-            "loanId": loan_id,
-            "lenderId": lender_id,
-            "accountHolderName": "Bench Lender",
-            "accountType": "checking",
-            "routingNumberLast4": "0021",
-            "accountNumberLast4": "6789",
-            "keySource": "local",
-            "routingNumberCipher": _cipher(9),
-            "accountNumberCipher": _cipher(12),
-            "createdAt": at,
-        }
-        operations = [
-            self._update(
-                keys.invitation_key(loan_id, email),
-                "SET #status = :status, lenderId = :lenderId, respondedAt = :at, loanStatus = :newLoanStatus",
-                "#status = :invited AND loanStatus = :pending",
-                {"#status": "status"},
-                {
-                    ":status": "accepted",
-                    ":lenderId": lender_id,
-                    ":at": at,
-                    ":newLoanStatus": "active" if completes else "pending",
-                    ":invited": "invited",
-                    ":pending": "pending",
-                },
-            ),
-            self._update(
-                keys.loan_key(loan_id, borrower_id),
-                update + " ADD version :one",
-                "#status = :pending AND fundedAmount " + ("= :threshold" if completes else "< :threshold"),
-                {"#pstatus": "status", "#status": "status"},
-                values,
-            ),
-            self._put(ach),
-            self._update(keys.user_key(lender_id), "ADD #roles :lender", EXISTS, {"#roles": "roles"}, {":lender": {"lender"}}),
-        ]
-        events = [event_item(loan_id, lender_id, at, type="accepted", amount=contribution, lenderEmail=email)]
-        if completes:
-            for other in items:
-                if other["entity"]["S"] == "invitation" and other["email"]["S"] != email:
-                    target = keys.invitation_key(loan_id, other["email"]["S"])
-                    operations.append(self._update(target, "SET loanStatus = :loanStatus", EXISTS, {}, {":loanStatus": "active"}))
-            events.append(event_item(loan_id, lender_id, at, type="activated", amount=_number(loan["amount"])))
-        self._transact(operations + [self._put(event) for event in events])
+        invitation = record.invitation_of(email)
+        if invitation is None:
+            raise RuntimeError("invitation missing")
+        contribution = Decimal(invitation["amount"])
+        completes = contribution == Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
+        at = _now_iso()
+        sealed = {"keySource": "local", "routingNumberCipher": _cipher(9), "accountNumberCipher": _cipher(12)}
+        ach = transitions.ach_item(
+            loan_id=loan_id,
+            lender_id=lender_id,
+            holder="Bench Lender",
+            account_type="checking",
+            last4s=("0021", "6789"),
+            sealed=sealed,
+            at=at,
+        )
+        grant = users_service.lender_grant(user_id=lender_id, at=at)
+        self._commit(transitions.accept(record, _actor(lender_id, email, at), ach_item=ach, lender_grant=grant, completes=completes))
         if not completes:
-            self._get(keys.loan_key(loan_id, borrower_id))
+            self._get(keys.loan_key(loan_id, record.borrower_id))
 
     def dashboard(self, rng: random.Random) -> Callable[[], None]:
         user = rng.choice(self.users)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.responses import dumps_exact
+from app.jsonio import dumps_exact
 
 
 def test_decimals_are_exact_json_numbers() -> None:

@@ -1,31 +1,20 @@
-"""The auth wire contract: register/login/refresh/logout bodies, Profile and the token responses."""
+"""The auth wire contract: register/login/refresh/logout bodies and the token responses (with the user's Profile)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints
+from pydantic import Field
 
-from app.schemas import CamelModel, StrictInput
+from app.schemas import CamelModel, EmailAddress, PersonName, Phone, StrictInput
+from app.users.schemas import Profile
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
-E164_PATTERN = r"^\+[1-9]\d{1,14}$"
-
-
-def normalise_email(value: object) -> object:
-    """Trimmed and lower-cased: the one spelling an email has in the table."""
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _lower(value: str) -> str:
-    return value.lower()  # EmailStr may re-case the domain; keep the whole address lower-case
 
 
 Email = Annotated[
-    EmailStr,
-    BeforeValidator(normalise_email),
-    AfterValidator(_lower),
+    EmailAddress,
     Field(max_length=254, description="Trimmed and lower-cased before use", examples=["ada@example.com"]),
 ]
 NewPassword = Annotated[
@@ -38,10 +27,7 @@ NewPassword = Annotated[
 ]
 # Login accepts any length up to 128 so accounts from the old service with shorter passwords can sign in.
 LoginPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH, description="As registered")]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Phone = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g. +14155550123")]
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=512, description="The refreshToken last issued")]
-Role = Literal["borrower", "lender"]
 
 
 class RegisterRequest(StrictInput):
@@ -63,18 +49,6 @@ class RefreshRequest(StrictInput):
 
 class LogoutRequest(StrictInput):
     refresh_token: OpaqueToken
-
-
-class Profile(CamelModel):
-    """A user as every endpoint shows them: never a password hash, token or bank detail."""
-
-    user_id: str
-    email: str
-    first_name: str
-    last_name: str
-    phone: str | None
-    roles: list[Role] = Field(description="Sorted; always contains borrower")
-    created_at: str
 
 
 class TokenPair(CamelModel):

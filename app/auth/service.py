@@ -6,17 +6,20 @@ import logging
 import uuid
 from dataclasses import replace
 from datetime import timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from app.auth import passwords, repository, sessions, throttle
-from app.auth.repository import BORROWER, LENDER, UserRecord
 from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, RegisterRequest, TokenPair
 from app.auth.sessions import NewSession, RefreshTokenAlreadyUsed, SessionRevoked
 from app.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from app.clock import Clock, epoch, iso
 from app.config import Settings
-from app.db.dynamo import Dynamo
 from app.errors import InvalidCredentials, RateLimited, Unauthenticated
+from app.loans import service as loans_service
+from app.users import service as users_service
+
+if TYPE_CHECKING:
+    from app.db.dynamo import Dynamo
 
 logger = logging.getLogger("app.auth")
 
@@ -44,23 +47,31 @@ def _token_pair(*, settings: Settings, clock: Clock, user_id: str, email: str, r
 def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequest, request_id: str) -> AuthResponse:
     """Create the account (409 EMAIL_TAKEN if the email is claimed); invited emails start as lenders."""
     password_hash = passwords.hash_password(data.password)
-    invitations = repository.invitations_of(db, data.email)
+    invitations = loans_service.invitations_of(db=db, email=data.email)
     now = iso(clock.now())
-    user = UserRecord(
+    user = users_service.UserRecord(
         user_id=str(uuid.uuid4()),
         email=data.email,
         first_name=data.first_name,
         last_name=data.last_name,
         phone=data.phone,
-        roles=frozenset({BORROWER, LENDER} if invitations.total else {BORROWER}),
+        roles=users_service.initial_roles(invited=bool(invitations)),
         created_at=now,
         updated_at=now,
     )
     refresh_token, session = _new_session(settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None)
-    repository.register_user(db, user=user, password_hash=password_hash, session=session)
+    repository.register_user(
+        db,
+        new_user=users_service.new_user(user),
+        email=user.email,
+        user_id=user.user_id,
+        created_at=user.created_at,
+        password_hash=password_hash,
+        session=session,
+    )
     logger.info("user registered", extra={"request_id": request_id, "event": "register", "user_id": user.user_id})
     tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
-    return AuthResponse(user=repository.profile_of(user), **tokens.model_dump())
+    return AuthResponse(user=users_service.profile_of(user), **tokens.model_dump())
 
 
 def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, request_id: str) -> LoginResponse:
@@ -77,26 +88,26 @@ def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, r
             throttle.lock(db, data.email, now=epoch(now))
         logger.info("login failed", extra={"request_id": request_id, "event": "login_failed"})
         raise InvalidCredentials()
-    user = repository.get_user(db, credentials.user_id)
+    user = users_service.get_user(db=db, user_id=credentials.user_id)
     if user is None:
         raise RuntimeError("email claim points at a missing user item")
-    invitations = repository.invitations_of(db, user.email)
-    grant_lender = invitations.total > 0 and LENDER not in user.roles
+    invitations = loans_service.invitations_of(db=db, email=user.email)
+    grant_lender = bool(invitations) and users_service.LENDER not in user.roles
     refresh_token, session = _new_session(settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None)
     repository.complete_login(
         db,
-        user=user,
+        email=user.email,
         session=session,
-        grant_lender=grant_lender,
+        lender_grant=users_service.lender_grant(user_id=user.user_id, at=iso(now)) if grant_lender else None,
         rehash=(credentials.password_hash, verification.replacement_hash) if verification.replacement_hash else None,
-        now_iso=iso(now),
     )
     if grant_lender:
-        user = replace(user, roles=user.roles | {LENDER})
+        user = replace(user, roles=user.roles | {users_service.LENDER})
         logger.info("lender role granted", extra={"request_id": request_id, "event": "lender_granted", "user_id": user.user_id})
     logger.info("login succeeded", extra={"request_id": request_id, "event": "login", "user_id": user.user_id})
     tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
-    return LoginResponse(user=repository.profile_of(user), pending_invitations=invitations.pending, **tokens.model_dump())
+    pending = sum(1 for invitation in invitations if loans_service.is_pending_invitation(invitation))
+    return LoginResponse(user=users_service.profile_of(user), pending_invitations=pending, **tokens.model_dump())
 
 
 def refresh(*, db: Dynamo, settings: Settings, clock: Clock, refresh_token: str, request_id: str) -> TokenPair:

@@ -10,7 +10,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from app.db.dynamo import ConditionFailed, Dynamo, Expression, Item, TransactionCancelled, tx_put, tx_update
+from app.db.dynamo import Dynamo
+from app.db.errors import ConditionFailed, TransactionCancelled
+from app.db.expressions import Expression, Item, tx_put, tx_update
 from app.db.keys import refresh_token_key, session_family_key
 
 _NEW_ITEM = Expression("attribute_not_exists(PK)")

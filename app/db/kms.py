@@ -16,7 +16,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.db.dynamo import DataLayerError
+from app.db.errors import DataLayerError
 
 REJECTED_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 

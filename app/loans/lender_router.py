@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from app.auth.dependencies import CurrentUser
-from app.dependencies import ClockDep, Db
+from app.dependencies import ClockDep, Cursor, Db
 from app.errors import request_id_of
 from app.loans import lender_service
-from app.loans.dependencies import AchKeys
-from app.loans.router import LoanId
+from app.loans.dependencies import AchKeys, LoanId
 from app.loans.schemas import Acceptance, AcceptRequest, Declined, InvitationPublic, LoanPublic
 from app.routing import JsonRoute
 from app.schemas import ErrorResponse, Limit, Page
@@ -26,7 +25,6 @@ RESPOND_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "NOT_FOUND: the caller's email is not invited to this loan"},
     409: {"model": ErrorResponse, "description": "ALREADY_RESPONDED, LOAN_NOT_PENDING, or CONFLICT (retry)"},
 }
-Cursor = Annotated[str | None, Query(max_length=2048, description="nextCursor of the previous page")]
 
 
 @router.get("/pending", response_model=Page[InvitationPublic], summary="Invitations still open on pending loans, newest first")

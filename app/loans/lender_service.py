@@ -4,59 +4,36 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
 from app.clock import Clock, iso
-from app.db.dynamo import Dynamo, Item, TransactionCancelled, TransactionConflict
-from app.errors import Conflict, NotFound, Unauthenticated
-from app.loans import ach, repository, transitions
-from app.loans.repository import LoanRecord
+from app.loans import ach, repository, views
+from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
+from app.loans.records import LoanRecord, is_loan_id
 from app.loans.schemas import Acceptance, AchDetailsIn, AchDetailsPublic, Declined, InvitationPublic, LoanPublic, LoanStatus
-from app.loans.service import ATTEMPTS, backoff, too_busy
+from app.retry import retry_on_lost_race
 from app.schemas import Page
+from app.users import service as users_service
+
+if TYPE_CHECKING:
+    from app.db.dynamo import Dynamo
+    from app.db.expressions import Item
 
 logger = logging.getLogger("app.loans")
 
 
-def _already_responded() -> Conflict:
-    return Conflict("This invitation was already accepted or declined", code="ALREADY_RESPONDED")
-
-
-def _not_pending() -> Conflict:
-    return Conflict("The loan is no longer pending", code="LOAN_NOT_PENDING")
-
-
 def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal) -> tuple[LoanRecord, Item]:
     """The loan and the caller's invitation, still open on a pending loan; else the contract's error."""
-    record = repository.read_loan(db, loan_id=loan_id) if repository.is_loan_id(loan_id) else None
+    record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
     invitation = record.invitation_of(lender.email) if record else None
     if record is None or invitation is None:
-        raise NotFound("No invitation for you on this loan")
+        raise NotInvited()
     if invitation["status"] != "invited":
-        raise _already_responded()
+        raise AlreadyResponded()
     if record.status != "pending":
-        raise _not_pending()
+        raise LoanNotPending()
     return record, invitation
-
-
-def _explain(exc: TransactionCancelled, *, accepting: bool) -> None:
-    """Turn a failed condition into the contract's code; return (=> re-read and retry) for lost races."""
-    if exc.failed(transitions.INVITATION):
-        invitation = exc.items[transitions.INVITATION]
-        if invitation is None:
-            raise NotFound("No invitation for you on this loan") from exc
-        if invitation.get("status") != "invited":
-            raise _already_responded() from exc
-        raise _not_pending() from exc
-    if accepting and exc.failed(transitions.ACH):
-        raise _already_responded() from exc
-    if accepting and exc.failed(transitions.USER):
-        raise Unauthenticated("The account no longer exists") from exc
-    if exc.failed(transitions.LOAN):
-        loan = exc.items[transitions.LOAN]
-        if loan is None or loan.get("status") != "pending":
-            raise _not_pending() from exc
-    # The loan's funding moved between our read and our write (or a pure conflict): re-read.
 
 
 def accept_invitation(
@@ -68,7 +45,9 @@ def accept_invitation(
     once: its condition is fundedAmount = amount - contribution on a pending loan).
     """
     sealed: Item | None = None
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[LoanRecord, Decimal, bool]:
+        nonlocal sealed
         record, invitation = _invited_record(db, loan_id=loan_id, lender=lender)
         at = iso(clock.now())
         if sealed is None:  # encrypt once, and only for a real invitation
@@ -80,8 +59,8 @@ def accept_invitation(
                 account_number=details.account_number,
             )
         contribution = Decimal(invitation["amount"])
-        remaining = Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
-        ach_item = transitions.ach_item(
+        completes = contribution == Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
+        ach_item = repository.ach_item(
             loan_id=loan_id,
             lender_id=lender.user_id,
             holder=details.account_holder_name,
@@ -90,34 +69,29 @@ def accept_invitation(
             sealed=sealed,
             at=at,
         )
-        actor = transitions.Actor(user_id=lender.user_id, email=lender.email, at=at, request_id=request_id)
-        completes = contribution == remaining
-        try:
-            db.transact_write(transitions.accept(record, actor, ach_item=ach_item, completes=completes))
-        except TransactionCancelled as exc:
-            _explain(exc, accepting=True)
-        except TransactionConflict:
-            pass
-        else:
-            logger.info("invitation accepted", extra={"request_id": request_id, "event": "invitation_accepted", "loan_id": loan_id})
-            if completes:
-                logger.info("loan activated", extra={"request_id": request_id, "event": "loan_activated", "loan_id": loan_id})
-            funded, loan_status = _funding_after_acceptance(db, record, completes=completes)
-            return Acceptance(
-                loan_id=loan_id,
-                status="accepted",
-                amount=contribution,
-                funded_amount=funded,
-                loan_status=loan_status,
-                ach_details=AchDetailsPublic(
-                    account_holder_name=details.account_holder_name,
-                    account_type=details.account_type,
-                    routing_number_last4=ach.last4(details.routing_number),
-                    account_number_last4=ach.last4(details.account_number),
-                ),
-            )
-        backoff(attempt)
-    raise too_busy()
+        actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=at, request_id=request_id)
+        grant = users_service.lender_grant(user_id=lender.user_id, at=at)
+        repository.commit_acceptance(db, record, actor, ach_item=ach_item, lender_grant=grant, completes=completes)
+        return record, contribution, completes
+
+    record, contribution, completes = retry_on_lost_race(attempt)
+    logger.info("invitation accepted", extra={"request_id": request_id, "event": "invitation_accepted", "loan_id": loan_id})
+    if completes:
+        logger.info("loan activated", extra={"request_id": request_id, "event": "loan_activated", "loan_id": loan_id})
+    funded, loan_status = _funding_after_acceptance(db, record, completes=completes)
+    return Acceptance(
+        loan_id=loan_id,
+        status="accepted",
+        amount=contribution,
+        funded_amount=funded,
+        loan_status=loan_status,
+        ach_details=AchDetailsPublic(
+            account_holder_name=details.account_holder_name,
+            account_type=details.account_type,
+            routing_number_last4=ach.last4(details.routing_number),
+            account_number_last4=ach.last4(details.account_number),
+        ),
+    )
 
 
 def _funding_after_acceptance(db: Dynamo, record: LoanRecord, *, completes: bool) -> tuple[Decimal, LoanStatus]:
@@ -130,36 +104,31 @@ def _funding_after_acceptance(db: Dynamo, record: LoanRecord, *, completes: bool
     """
     if completes:
         return Decimal(record.loan["amount"]), "active"
-    live = repository.live_loan(db, loan_id=str(record.loan["loanId"]), borrower_id=record.borrower_id)
+    live = repository.live_loan(db, loan_id=record.loan_id, borrower_id=record.borrower_id)
     if live is None:  # pragma: no cover - loans are never deleted
-        raise NotFound("Loan not found")
+        raise LoanNotFound()
     return Decimal(live["fundedAmount"]), live["status"]
 
 
 def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: str, request_id: str) -> Declined:
     """The participation becomes declined (only while invited on a pending loan)."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> None:
         record, _ = _invited_record(db, loan_id=loan_id, lender=lender)
-        actor = transitions.Actor(user_id=lender.user_id, email=lender.email, at=iso(clock.now()), request_id=request_id)
-        try:
-            db.transact_write(transitions.decline(record, actor))
-        except TransactionCancelled as exc:
-            _explain(exc, accepting=False)
-        except TransactionConflict:
-            pass
-        else:
-            logger.info("invitation declined", extra={"request_id": request_id, "event": "invitation_declined", "loan_id": loan_id})
-            return Declined(loan_id=loan_id, status="declined")
-        backoff(attempt)
-    raise too_busy()
+        actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=iso(clock.now()), request_id=request_id)
+        repository.commit_decline(db, record, actor)
+
+    retry_on_lost_race(attempt)
+    logger.info("invitation declined", extra={"request_id": request_id, "event": "invitation_declined", "loan_id": loan_id})
+    return Declined(loan_id=loan_id, status="declined")
 
 
 def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> Page[InvitationPublic]:
     """Invitations still `invited` on pending loans: one Query on GSI1 + one BatchGetItem for live figures."""
-    page = repository.invitations_of(db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor)
+    page = repository.invitation_page(db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor)
     loans = repository.loans_of_invitations(db, page.items)
     items = [
-        repository.invitation_public(invitation, loans[invitation["loanId"]])
+        views.invitation_public(invitation, loans[invitation["loanId"]])
         for invitation in page.items
         if loans.get(invitation["loanId"], {}).get("status") == "pending"
     ]
@@ -168,11 +137,11 @@ def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: st
 
 def accepted_loans(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> Page[LoanPublic]:
     """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
-    page = repository.invitations_of(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
+    page = repository.invitation_page(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
     loans = repository.loans_of_invitations(db, page.items)
     items = []
     for invitation in page.items:
         loan = loans.get(invitation["loanId"])
         if loan is not None:
-            items.append(repository.loan_public(loan, [repository.participant_of(invitation)]))
+            items.append(views.loan_public(loan, [views.participant_of(invitation)]))
     return Page[LoanPublic](items=items, next_cursor=page.next_cursor)

@@ -1,64 +1,41 @@
-"""Reads of loans and invitations, and the mapping from items to the wire models.
+"""Loan persistence: the reads of loans and invitations, and the verb-named commits of every loan change.
 
 Every read is one call on known keys (see docs/data-model.md, "Access patterns"):
   a loan with its participants   Query PK = LOAN#<id>, SK >= INVITE#   (strongly consistent)
   a loan with its audit trail    Query PK = LOAN#<id>, SK >= EVENT#    (events, invitations, loan)
   a borrower's loans             Query GSI1 SK = USER#<id>, begins_with(PK, LOAN#), newest first
+  a borrower's whole partition   Query GSI1 SK = USER#<id> (the user item and every loan: the dashboard)
   an email's invitations         Query GSI1 SK = INVITE#<email>, begins_with(PK, LOAN#), newest first
-  live loan figures              BatchGetItem of loan items
+  live loan figures              BatchGetItem / GetItem of loan items
+Every commit is ONE transaction built by app/loans/transitions.py; a refused transaction leaves here
+as the contract's error, or as LostRace when the loan changed under us (the service re-reads).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from app.db.dynamo import Dynamo, Expression, Item, Page
-from app.db.keys import EVENT, INVITE, LOAN, invitation_sort_key, loan_key, loan_partition, user_key, user_partition
+from app.clock import uuid7
+from app.db.dynamo import Dynamo, Page
+from app.db.errors import TransactionCancelled, TransactionConflict
+from app.db.expressions import Expression, Item, Operation
+from app.db.keys import EVENT, INVITE, LOAN, invitation_sort_key, loan_key, loan_partition, user_partition
 from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
-from app.loans.schemas import InvitationPublic, LoanEvent, LoanPublic, Participant
+from app.errors import DomainError, LostRace, Unauthenticated
+from app.idempotency import IdempotencyInProgress
+from app.loans import transitions
+from app.loans.errors import AlreadyResponded, LoanNotPending, NotInvited
+from app.loans.records import LoanRecord
+from app.loans.transitions import Actor, NewLoan, ach_item, new_loan_items
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+__all__ = ["Actor", "NewLoan", "ach_item", "new_loan_items"]  # the item builders services feed the commits with
+
 _GSI_NAMES = {"#gsiPartition": SORT_KEY, "#gsiSort": PARTITION_KEY}
+NOT_PENDING_TO_CANCEL = "Only a pending loan can be cancelled"
 
 
-def is_loan_id(value: str) -> bool:
-    """Loan ids are lower-case UUIDs; anything else cannot name a loan (404 without a read)."""
-    return bool(_UUID.fullmatch(value))
-
-
-@dataclass
-class LoanRecord:
-    """One loan partition as read: the loan item, its invitation items (by email) and, if asked, its events."""
-
-    loan: Item
-    invitations: list[Item]
-    events: list[Item]
-
-    @property
-    def borrower_id(self) -> str:
-        return str(self.loan["borrowerId"])
-
-    @property
-    def status(self) -> str:
-        return str(self.loan["status"])
-
-    def invitation_of(self, email: str) -> Item | None:
-        return next((item for item in self.invitations if item["email"] == email), None)
-
-    def participant_index(self, email: str) -> int:
-        """Position of `email` in the loan item's participants list (fixed at creation, never reordered)."""
-        return next(i for i, entry in enumerate(self.loan["participants"]) if entry["email"] == email)
-
-
-def _record_of(items: list[Item]) -> LoanRecord | None:
-    loan = next((item for item in items if item.get("entity") == "loan"), None)
-    if loan is None:
-        return None
-    invitations = [item for item in items if item.get("entity") == "invitation"]
-    events = sorted((item for item in items if item.get("entity") == "event"), key=lambda item: str(item[SORT_KEY]))
-    return LoanRecord(loan=loan, invitations=invitations, events=events)
+# --- reads -------------------------------------------------------------------------------------------
 
 
 def read_loan(db: Dynamo, *, loan_id: str, with_events: bool = False) -> LoanRecord | None:
@@ -69,7 +46,7 @@ def read_loan(db: Dynamo, *, loan_id: str, with_events: bool = False) -> LoanRec
         names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
         values={":pk": loan_partition(loan_id), ":start": start},
     )
-    return _record_of(db.query_all(condition, consistent=True))
+    return LoanRecord.of(db.query_all(condition, consistent=True))
 
 
 def loans_of_borrower(db: Dynamo, *, borrower_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
@@ -83,7 +60,21 @@ def loans_of_borrower(db: Dynamo, *, borrower_id: str, status: str | None, limit
     return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
 
 
-def invitations_of(db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None) -> Page:
+def borrower_partition(db: Dynamo, *, user_id: str) -> tuple[Item | None, list[Item]]:
+    """One Query on GSI1 partition USER#<id>: the user's own item (for its roles) and every loan they borrow."""
+    condition = Expression("#gsiPartition = :user", names={"#gsiPartition": SORT_KEY}, values={":user": user_partition(user_id)})
+    items = db.query_all(condition, index=GSI1_NAME)
+    user = next((item for item in items if item.get("entity") == "user"), None)
+    return user, [item for item in items if item.get("entity") == "loan"]
+
+
+def invitations_of(db: Dynamo, *, email: str) -> list[Item]:
+    """Every invitation ever sent to `email`: one Query on GSI1 partition INVITE#<email>."""
+    condition = Expression("#gsiPartition = :invite", names={"#gsiPartition": SORT_KEY}, values={":invite": invitation_sort_key(email)})
+    return db.query_all(condition, index=GSI1_NAME)
+
+
+def invitation_page(db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None) -> Page:
     """A page of the email's invitation items in one participation status (and loan status), newest first."""
     condition = Expression(
         "#gsiPartition = :invite AND begins_with(#gsiSort, :loan)",
@@ -109,71 +100,75 @@ def live_loan(db: Dynamo, *, loan_id: str, borrower_id: str) -> Item | None:
     return db.get(loan_key(loan_id, borrower_id))
 
 
-def get_user(db: Dynamo, *, user_id: str) -> Item | None:
-    return db.get(user_key(user_id))
+# --- commits -----------------------------------------------------------------------------------------
 
 
-# --- items -> wire models --------------------------------------------------------------------------
+@contextmanager
+def _lost_race_on_conflict() -> Iterator[None]:
+    try:
+        yield
+    except TransactionConflict as exc:
+        raise LostRace() from exc
 
 
-def participant_of(item: Item) -> Participant:
-    """An invitation item, or an entry of the loan item's participants list (same attribute names)."""
-    return Participant(
-        email=item["email"],
-        amount=Decimal(item["amount"]),
-        status=item["status"],
-        lender_id=item.get("lenderId"),
-        responded_at=item.get("respondedAt"),
-    )
+def insert_loan(db: Dynamo, *, loan_item: Item, invitations: list[Item], actor: Actor, completion: Operation | None = None) -> None:
+    """The loan, every invitation and the `created` event (and the idempotency completion) in ONE transaction."""
+    # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
+    operations = transitions.create(loan_item, invitations, actor, [uuid7()])
+    if completion is not None:
+        operations.append(completion)
+    try:
+        db.transact_write(operations)
+    except TransactionCancelled as exc:
+        if completion is not None and exc.failed(len(operations) - 1):
+            raise IdempotencyInProgress("Another request took over this Idempotency-Key; retry") from exc
+        raise
 
 
-def loan_public(loan: Item, participants: list[Participant]) -> LoanPublic:
-    return LoanPublic(
-        loan_id=loan["loanId"],
-        borrower_id=loan["borrowerId"],
-        borrower_name=loan["borrowerName"],
-        amount=loan["amount"],
-        funded_amount=loan["fundedAmount"],
-        purpose=loan["purpose"],
-        term_months=int(loan["termMonths"]),
-        interest_rate=loan["interestRate"],
-        status=loan["status"],
-        created_at=loan["createdAt"],
-        activated_at=loan.get("activatedAt"),
-        lenders=participants,
-    )
+def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
+    """The contract's error for a refused accept/decline; LostRace (re-read and retry) when the loan only moved."""
+    if exc.failed(transitions.INVITATION):
+        invitation = exc.items[transitions.INVITATION]
+        if invitation is None:
+            return NotInvited()
+        return AlreadyResponded() if invitation.get("status") != "invited" else LoanNotPending()
+    if accepting and exc.failed(transitions.ACH):
+        return AlreadyResponded()
+    if accepting and exc.failed(transitions.USER):
+        return Unauthenticated("The account no longer exists")
+    if exc.failed(transitions.LOAN):
+        loan = exc.items[transitions.LOAN]
+        if loan is None or loan.get("status") != "pending":
+            return LoanNotPending()
+    return LostRace()  # the loan's funding moved between our read and our write
 
 
-def loan_seen_by(loan: Item, *, user_id: str, email: str) -> LoanPublic | None:
-    """A loan item as `user_id`/`email` may see it, from its participants list; None if they may not."""
-    entries = [participant_of(entry) for entry in loan.get("participants", [])]
-    if loan["borrowerId"] == user_id:
-        return loan_public(loan, entries)
-    own = [entry for entry in entries if entry.email == email]
-    return loan_public(loan, own) if own else None
+def commit_acceptance(db: Dynamo, record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Operation, completes: bool) -> None:
+    """Participation accepted, funding grown, ACH stored, lender role held (and the loan activated if `completes`)."""
+    operations = transitions.accept(record, actor, ach_item=ach_item, lender_grant=lender_grant, completes=completes)
+    with _lost_race_on_conflict():
+        try:
+            db.transact_write(operations)
+        except TransactionCancelled as exc:
+            raise _refusal(exc, accepting=True) from exc
 
 
-def invitation_public(invitation: Item, loan: Item) -> InvitationPublic:
-    return InvitationPublic(
-        loan_id=invitation["loanId"],
-        borrower_name=invitation["borrowerName"],
-        purpose=invitation["purpose"],
-        loan_amount=invitation["loanAmount"],
-        amount=invitation["amount"],
-        funded_amount=loan["fundedAmount"],
-        term_months=int(invitation["termMonths"]),
-        interest_rate=invitation["interestRate"],
-        invited_at=invitation["invitedAt"],
-    )
+def commit_decline(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
+    """The caller's participation declined, only while it is invited on a pending loan."""
+    with _lost_race_on_conflict():
+        try:
+            db.transact_write(transitions.decline(record, actor))
+        except TransactionCancelled as exc:
+            raise _refusal(exc, accepting=False) from exc
 
 
-def event_public(item: Item) -> LoanEvent:
-    return LoanEvent(
-        event_id=item["eventId"],
-        type=item["type"],
-        actor_id=item["actorId"],
-        at=item["at"],
-        amount=item.get("amount"),
-        lender_email=item.get("lenderEmail"),
-        request_id=item.get("requestId", ""),
-    )
+def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
+    """The loan cancelled with every invitation's loanStatus, bound to the version read (LostRace if it moved)."""
+    with _lost_race_on_conflict():
+        try:
+            db.transact_write(transitions.cancel(record, actor))
+        except TransactionCancelled as exc:
+            current = exc.items[0] if exc.failed(0) else None
+            if exc.failed(0) and (current is None or current.get("status") != "pending"):
+                raise LoanNotPending(NOT_PENDING_TO_CANCEL) from exc
+            raise LostRace() from exc  # an acceptance or a decline changed the loan between our read and our write

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import CurrentUser
-from app.dependencies import ClockDep, Db
+from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey
 from app.errors import request_id_of
 from app.loans import service
-from app.loans.dependencies import IdempotencyKey
+from app.loans.dependencies import LoanId
 from app.loans.schemas import LoanCreate, LoanEvents, LoanPublic, LoanStatus
 from app.routing import JsonRoute
 from app.schemas import ErrorResponse, Limit, Page
@@ -50,7 +50,7 @@ def create_loan(
     )
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return created.loan
+    return created.response
 
 
 @router.get("/my-loans", response_model=Page[LoanPublic], summary="The caller's loans as borrower, newest first")
@@ -59,12 +59,9 @@ def my_loans(
     db: Db,
     status: Annotated[LoanStatus | None, Query(description="Only loans in this status")] = None,
     limit: Annotated[Limit, Query()] = 20,
-    cursor: Annotated[str | None, Query(max_length=2048, description="nextCursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Page[LoanPublic]:
     return service.my_loans(db=db, borrower=caller, status=status, limit=limit, cursor=cursor)
-
-
-LoanId = Annotated[str, Path(alias="loanId", max_length=64, description="The loan's id")]
 
 
 @router.get("/{loanId}", response_model=LoanPublic, summary="A loan (an invited lender sees only their own participant)")

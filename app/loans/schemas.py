@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from app.loans.ach import valid_routing_number
-from app.schemas import Amount, CamelModel, Money, StrictInput, json_number_only
+from app.schemas import Amount, CamelModel, EmailAddress, Money, StrictInput, json_number_only
 
 LoanStatus = Literal["pending", "active", "cancelled"]
 ParticipationStatus = Literal["invited", "accepted", "declined"]
@@ -23,11 +23,7 @@ InterestRate = Annotated[
 ]
 TermMonths = Annotated[int, Field(ge=1, le=360, strict=True, description="Whole months, 1..360")]
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LenderEmail = Annotated[
-    EmailStr,
-    BeforeValidator(lambda value: value.strip() if isinstance(value, str) else value),
-    AfterValidator(lambda value: value.lower()),
-]
+LenderEmail = EmailAddress
 
 
 class LenderInvite(StrictInput):

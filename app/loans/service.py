@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from app import idempotency
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, uuid7
-from app.db.dynamo import Dynamo, TransactionCancelled, TransactionConflict
-from app.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthenticated
-from app.loans import idempotency, repository, transitions
-from app.loans.repository import LoanRecord
+from app.errors import Forbidden, RuleViolation, Unauthenticated
+from app.loans import repository, views
+from app.loans.errors import LoanNotFound, LoanNotPending
+from app.loans.records import LoanRecord, is_loan_id, is_pending_invitation
 from app.loans.schemas import LoanCreate, LoanEvents, LoanPublic, LoanStatus
-from app.routing import parse_json
+from app.retry import retry_on_lost_race
 from app.schemas import Page
+from app.users import service as users_service
+
+if TYPE_CHECKING:
+    from app.db.dynamo import Dynamo
+    from app.db.expressions import Item
 
 logger = logging.getLogger("app.loans")
 
-ATTEMPTS = 8  # re-reads of a loan after a transaction lost a race, before answering 409
-
-
-@dataclass(frozen=True)
-class Created:
-    loan: LoanPublic
-    replayed: bool
-
-
-def backoff(attempt: int) -> None:
-    """Full jitter between re-reads of a contended loan (at most ~0.2 s)."""
-    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
-
-
-def too_busy() -> Conflict:
-    return Conflict("The loan is being changed by other requests right now; retry the request")
+__all__ = ["is_pending_invitation"]  # the one rule for a pending invitation, for other domains
 
 
 def _rule(code: str, message: str, field: str) -> RuleViolation:
@@ -55,40 +44,38 @@ def check_loan_rules(*, borrower: Principal, loan: LoanCreate) -> None:
 
 def create_loan(
     *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, idempotency_key: str | None = None
-) -> Created:
+) -> idempotency.Outcome[LoanPublic]:
     """The loan, its invitations and its `created` event in ONE transaction (plus the idempotency record)."""
     check_loan_rules(borrower=borrower, loan=loan)
-    claim: idempotency.Claim | None = None
-    if idempotency_key is not None:
-        fingerprint = idempotency.request_fingerprint(loan.model_dump(mode="json"))
-        outcome = idempotency.claim(db=db, user_id=borrower.user_id, key=idempotency_key, fingerprint=fingerprint, now=clock.now())
-        if isinstance(outcome, idempotency.StoredResponse):
-            stored = LoanPublic.model_validate(parse_json(outcome.body.encode()))
-            return Created(loan=stored, replayed=True)
-        claim = outcome
-    try:
-        created = _write_loan(db=db, clock=clock, borrower=borrower, loan=loan, request_id=request_id, claim=claim)
-    except Exception:
-        if claim is not None:
-            idempotency.release(db=db, claim_=claim, request_id=request_id)
-        raise
-    logger.info("loan created", extra={"request_id": request_id, "event": "loan_created", "loan_id": created.loan_id})
-    return Created(loan=created, replayed=False)
+    outcome = idempotency.run_once(
+        db=db,
+        user_id=borrower.user_id,
+        key=idempotency_key,
+        request=loan.model_dump(mode="json"),
+        now=clock.now(),
+        request_id=request_id,
+        status=201,
+        model=LoanPublic,
+        work=lambda completion: _write_loan(db=db, clock=clock, borrower=borrower, loan=loan, request_id=request_id, completion=completion),
+    )
+    if not outcome.replayed:
+        logger.info("loan created", extra={"request_id": request_id, "event": "loan_created", "loan_id": outcome.response.loan_id})
+    return outcome
 
 
 def _write_loan(
-    *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, claim: idempotency.Claim | None
+    *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, completion: idempotency.Completion
 ) -> LoanPublic:
-    user = repository.get_user(db, user_id=borrower.user_id)
+    user = users_service.get_user(db=db, user_id=borrower.user_id)
     if user is None:
         raise Unauthenticated("The account no longer exists")
     now = clock.now()
     at, loan_id = iso(now), uuid7(now)
-    loan_item, invitations = transitions.new_loan_items(
-        transitions.NewLoan(
+    loan_item, invitations = repository.new_loan_items(
+        repository.NewLoan(
             loan_id=loan_id,
             borrower_id=borrower.user_id,
-            borrower_name=f"{user.get('firstName', '')} {user.get('lastName', '')}".strip(),
+            borrower_name=user.full_name,
             amount=loan.amount,
             purpose=loan.purpose,
             term_months=loan.term_months,
@@ -97,46 +84,30 @@ def _write_loan(
             at=at,
         )
     )
-    actor = transitions.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
-    # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
-    operations = transitions.create(loan_item, invitations, actor, [uuid7()])
-    public = repository.loan_public(loan_item, [repository.participant_of(entry) for entry in loan_item["participants"]])
-    if claim is not None:
-        operations.append(idempotency.completion(claim, status=201, body=public.model_dump_json()))
-    try:
-        db.transact_write(operations)
-    except TransactionCancelled as exc:
-        if claim is not None and exc.failed(len(operations) - 1):
-            raise Conflict("Another request took over this Idempotency-Key; retry", code="IDEMPOTENCY_IN_PROGRESS") from exc
-        raise
+    actor = repository.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
+    public = views.loan_public(loan_item, [views.participant_of(entry) for entry in loan_item["participants"]])
+    stored = completion(public) if completion else None
+    repository.insert_loan(db, loan_item=loan_item, invitations=invitations, actor=actor, completion=stored)
     return public
 
 
 def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal, with_events: bool = False) -> LoanRecord:
     """The loan partition if the caller is its borrower or invited to it; 404 otherwise (never reveal it exists)."""
-    record = repository.read_loan(db, loan_id=loan_id, with_events=with_events) if repository.is_loan_id(loan_id) else None
+    record = repository.read_loan(db, loan_id=loan_id, with_events=with_events) if is_loan_id(loan_id) else None
     if record is None or (record.borrower_id != caller.user_id and record.invitation_of(caller.email) is None):
-        raise NotFound("Loan not found")
+        raise LoanNotFound()
     return record
-
-
-def view_of(record: LoanRecord, caller: Principal) -> LoanPublic:
-    """The borrower sees every participant (in the order they were invited); an invited lender sees only their own."""
-    invitations = sorted(record.invitations, key=lambda item: record.participant_index(str(item["email"])))
-    if record.borrower_id != caller.user_id:
-        invitations = [item for item in invitations if item["email"] == caller.email]
-    return repository.loan_public(record.loan, [repository.participant_of(item) for item in invitations])
 
 
 def get_loan(*, db: Dynamo, caller: Principal, loan_id: str) -> LoanPublic:
     """One strongly consistent Query of the loan's partition."""
-    return view_of(_visible_record(db, loan_id=loan_id, caller=caller), caller)
+    return views.record_seen_by(_visible_record(db, loan_id=loan_id, caller=caller), user_id=caller.user_id, email=caller.email)
 
 
 def my_loans(*, db: Dynamo, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None) -> Page[LoanPublic]:
     """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item)."""
     page = repository.loans_of_borrower(db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor)
-    items = [repository.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email) for item in page.items]
+    items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email) for item in page.items]
     return Page[LoanPublic](items=[item for item in items if item is not None], next_cursor=page.next_cursor)
 
 
@@ -144,34 +115,36 @@ def loan_events(*, db: Dynamo, caller: Principal, loan_id: str) -> LoanEvents:
     """The loan's audit trail, oldest first; only the borrower may read it (404 for everyone else)."""
     record = _visible_record(db, loan_id=loan_id, caller=caller, with_events=True)
     if record.borrower_id != caller.user_id:
-        raise NotFound("Loan not found")
-    return LoanEvents(items=[repository.event_public(item) for item in record.events])
+        raise LoanNotFound()
+    return LoanEvents(items=[views.event_public(item) for item in record.events])
 
 
 def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str) -> LoanPublic:
     """Borrower only, pending only; the loan and every invitation's loanStatus change in one transaction."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> LoanPublic:
         record = _visible_record(db, loan_id=loan_id, caller=borrower)
         if record.borrower_id != borrower.user_id:
             raise Forbidden("Only the borrower can cancel a loan")
         if record.status != "pending":
-            raise Conflict("Only a pending loan can be cancelled", code="LOAN_NOT_PENDING")
+            raise LoanNotPending(repository.NOT_PENDING_TO_CANCEL)
         at = iso(clock.now())
-        actor = transitions.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
-        try:
-            db.transact_write(transitions.cancel(record, actor))
-        except TransactionCancelled as exc:
-            current = exc.items[0] if exc.failed(0) else None
-            if exc.failed(0) and (current is None or current.get("status") != "pending"):
-                raise Conflict("Only a pending loan can be cancelled", code="LOAN_NOT_PENDING") from exc
-            # The loan changed (an acceptance or a decline) between our read and our write: re-read.
-        except TransactionConflict:
-            pass
-        else:
-            record.loan.update(status="cancelled", cancelledAt=at)
-            for invitation in record.invitations:
-                invitation["loanStatus"] = "cancelled"
-            logger.info("loan cancelled", extra={"request_id": request_id, "event": "loan_cancelled", "loan_id": loan_id})
-            return view_of(record, borrower)
-        backoff(attempt)
-    raise too_busy()
+        repository.commit_cancel(db, record, repository.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
+        record.loan.update(status="cancelled", cancelledAt=at)
+        for invitation in record.invitations:
+            invitation["loanStatus"] = "cancelled"
+        return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email)
+
+    cancelled = retry_on_lost_race(attempt)
+    logger.info("loan cancelled", extra={"request_id": request_id, "event": "loan_cancelled", "loan_id": loan_id})
+    return cancelled
+
+
+def borrower_overview(*, db: Dynamo, user_id: str) -> tuple[Item | None, list[Item]]:
+    """The user item and every loan item they borrow, in one Query (the dashboard's first request)."""
+    return repository.borrower_partition(db, user_id=user_id)
+
+
+def invitations_of(*, db: Dynamo, email: str) -> list[Item]:
+    """Every invitation item of `email` (one Query): for the lender role, login's count and the dashboard."""
+    return repository.invitations_of(db, email=email)

@@ -1,7 +1,7 @@
 """The state changes of a loan as TransactWriteItems operations: every change writes its audit event.
 
-Each builder returns the operations of ONE transaction, in a fixed order the services rely on when
-they explain a cancelled transaction (see the INDEX constants).
+Private to app/loans/repository.py, which commits these and explains a cancelled transaction: each
+builder returns the operations of ONE transaction in a fixed order (see the position constants).
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from decimal import Decimal
 from typing import Any
 
 from app.clock import uuid7
-from app.db.dynamo import Expression, Item, tx_put, tx_update
-from app.db.keys import ach_key, event_key, invitation_key, loan_key, user_key
-from app.loans.repository import LoanRecord
+from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_put, tx_update
+from app.db.keys import ach_key, event_key, invitation_key, loan_key
+from app.loans.records import LoanRecord
 
-NOT_EXISTS = Expression("attribute_not_exists(PK)")
-EXISTS = Expression("attribute_exists(PK)")
-Operation = dict[str, Any]
+NOT_EXISTS = NEW_ITEM
+EXISTS = EXISTING_ITEM
 
-# Positions in the accept/decline transaction.
+# Positions in the accept/decline transaction (the lender-role grant is at USER in an acceptance).
 INVITATION, LOAN, ACH, USER = 0, 1, 2, 3
 
 
@@ -91,7 +90,7 @@ def _invitation_of(record: LoanRecord, actor: Actor) -> Item:
     return invitation
 
 
-def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, completes: bool) -> list[Operation]:
+def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Operation, completes: bool) -> list[Operation]:
     """Accept as one transaction; `completes` = this contribution is exactly what is left to fund.
 
     The loan update's condition is arithmetic on the stored fundedAmount, not on what we read:
@@ -115,11 +114,7 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, completes: bool)
         _respond(record, actor, "accepted", "active" if completes else "pending"),
         tx_update(loan_key(loan_id, record.borrower_id), Expression(update + " ADD version :one", names, values), Expression(condition)),
         tx_put(ach_item, NOT_EXISTS),
-        tx_update(
-            user_key(actor.user_id),
-            Expression("ADD #roles :lender", names={"#roles": "roles"}, values={":lender": {"lender"}}),
-            Expression("attribute_exists(PK)"),
-        ),
+        lender_grant,
     ]
     events: list[dict[str, Any]] = [{"type": "accepted", "amount": contribution, "lenderEmail": actor.email}]
     if completes:

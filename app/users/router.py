@@ -1,17 +1,15 @@
-"""/user: the caller's profile and dashboard."""
+"""/user/profile: the caller's profile (the dashboard beside it is app/dashboard/router.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from app.auth.dependencies import CurrentUser
-from app.auth.repository import profile_from_item
-from app.auth.schemas import Profile
 from app.dependencies import ClockDep, Db
 from app.routing import JsonRoute
 from app.schemas import ErrorResponse
 from app.users import service
-from app.users.schemas import Dashboard, ProfileUpdate
+from app.users.schemas import Profile, ProfileUpdate
 
 router = APIRouter(
     prefix="/user",
@@ -23,7 +21,7 @@ router = APIRouter(
 
 @router.get("/profile", response_model=Profile, summary="The caller's profile")
 def get_profile(caller: CurrentUser, db: Db) -> Profile:
-    return profile_from_item(service.profile_item(db=db, user_id=caller.user_id))
+    return service.get_profile(db=db, user_id=caller.user_id)
 
 
 @router.patch(
@@ -32,9 +30,4 @@ def get_profile(caller: CurrentUser, db: Db) -> Profile:
     summary="Change firstName, lastName or phone (phone null removes it); other fields are refused",
 )
 def update_profile(update: ProfileUpdate, caller: CurrentUser, db: Db, clock: ClockDep) -> Profile:
-    return profile_from_item(service.update_profile(db=db, clock=clock, user_id=caller.user_id, update=update))
-
-
-@router.get("/dashboard", response_model=Dashboard, summary="Borrower figures, and lender figures for lenders")
-def get_dashboard(caller: CurrentUser, db: Db) -> Dashboard:
-    return service.dashboard(db=db, user_id=caller.user_id, email=caller.email)
+    return service.update_profile(db=db, clock=clock, user_id=caller.user_id, update=update)

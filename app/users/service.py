@@ -1,85 +1,79 @@
-"""Profile and dashboard rules: what a user may change, and how their figures are computed."""
+"""User rules: the profile a user sees and may change, their roles; the user item's owner for other domains.
+
+Other domains call these by module alias (`from app.users import service as users_service`):
+get_user, initial_roles, new_user and lender_grant (the operations their transactions commit).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from app.clock import Clock, iso
-from app.db.dynamo import ConditionFailed, Dynamo, Item
 from app.errors import Unauthenticated
 from app.users import repository
-from app.users.schemas import BorrowerStats, Dashboard, LenderStats, ProfileUpdate
+from app.users.repository import BORROWER, LENDER, UserRecord, roles_of
+from app.users.schemas import Profile, ProfileUpdate
 
-ZERO = Decimal("0")
-LIVE = ("pending", "active")
+if TYPE_CHECKING:
+    from app.db.dynamo import Dynamo
+    from app.db.expressions import Operation
 
-
-def _total(items: Iterable[Item], attribute: str) -> Decimal:
-    return sum((Decimal(item[attribute]) for item in items), ZERO)
-
-
-def borrower_stats(loans: list[Item]) -> BorrowerStats:
-    """Figures over the loans a user borrows; cancelled loans count only in totalLoans/cancelledLoans."""
-    by_status = {status: [loan for loan in loans if loan["status"] == status] for status in ("pending", "active", "cancelled")}
-    live = by_status["pending"] + by_status["active"]
-    return BorrowerStats(
-        total_loans=len(loans),
-        pending_loans=len(by_status["pending"]),
-        active_loans=len(by_status["active"]),
-        cancelled_loans=len(by_status["cancelled"]),
-        total_requested=_total(live, "amount"),
-        total_funded=_total(live, "fundedAmount"),
-        active_borrowed=_total(by_status["active"], "amount"),
-    )
+__all__ = ["BORROWER", "LENDER", "UserRecord", "roles_of"]
 
 
-def lender_stats(invitations: list[Item]) -> LenderStats:
-    """Figures over the invitations sent to a user's email (their loan status is kept on each item)."""
-    pending = [i for i in invitations if i["status"] == "invited" and i["loanStatus"] == "pending"]
-    accepted = [i for i in invitations if i["status"] == "accepted" and i["loanStatus"] in LIVE]
-    active = [i for i in accepted if i["loanStatus"] == "active"]
-    return LenderStats(
-        pending_invitations=len(pending),
-        pending_amount=_total(pending, "amount"),
-        accepted_count=len(accepted),
-        total_committed=_total(accepted, "amount"),
-        active_investments=_total(active, "amount"),
-        declined_count=sum(1 for i in invitations if i["status"] == "declined"),
-    )
+def initial_roles(*, invited: bool) -> frozenset[str]:
+    """Everyone borrows; an email with any invitation lends too (see the Roles rule in docs/api.md)."""
+    return frozenset({BORROWER, LENDER}) if invited else frozenset({BORROWER})
 
 
-def roles_of(user: Item) -> list[str]:
-    return sorted(user.get("roles") or {"borrower"})
+def get_user(*, db: Dynamo, user_id: str) -> UserRecord | None:
+    """The user item (one GetItem), or None when the account is gone."""
+    return repository.get_user(db, user_id)
 
 
-def dashboard(*, db: Dynamo, user_id: str, email: str) -> Dashboard:
-    """At most two Queries: the user's GSI1 partition (user + loans), then their invitations if a lender."""
-    found = repository.user_with_loans(db, user_id=user_id)
-    if found.user is None:
-        raise Unauthenticated("The account no longer exists")
-    roles = roles_of(found.user)
-    lender = lender_stats(repository.invitations_of(db, email=email)) if "lender" in roles else None
-    return Dashboard(roles=roles, borrower=borrower_stats(found.loans), lender=lender)
-
-
-def profile_item(*, db: Dynamo, user_id: str) -> Item:
-    """The caller's user item (one GetItem)."""
-    user = repository.get_user(db, user_id=user_id)
+def existing_user(*, db: Dynamo, user_id: str) -> UserRecord:
+    """The caller's user item; 401 when a valid token outlived its account."""
+    user = repository.get_user(db, user_id)
     if user is None:
         raise Unauthenticated("The account no longer exists")
     return user
 
 
-def update_profile(*, db: Dynamo, clock: Clock, user_id: str, update: ProfileUpdate) -> Item:
+def new_user(user: UserRecord) -> Operation:
+    """The operation that creates the user item (a registration commits it with its own items)."""
+    return repository.new_user(user)
+
+
+def lender_grant(*, user_id: str, at: str) -> Operation:
+    """The operation that gives an existing user the lender role (login and acceptance commit it)."""
+    return repository.lender_grant(user_id, at)
+
+
+def profile_of(user: UserRecord) -> Profile:
+    """The wire Profile of a user (roles sorted)."""
+    return Profile(
+        user_id=user.user_id,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        phone=user.phone,
+        roles=sorted(user.roles),
+        created_at=user.created_at,
+    )
+
+
+def get_profile(*, db: Dynamo, user_id: str) -> Profile:
+    """The caller's profile (one GetItem)."""
+    return profile_of(existing_user(db=db, user_id=user_id))
+
+
+def update_profile(*, db: Dynamo, clock: Clock, user_id: str, update: ProfileUpdate) -> Profile:
     """Apply only the fields that were sent; phone null removes the phone; nothing sent changes nothing."""
     sent = update.model_fields_set
     if not sent:
-        return profile_item(db=db, user_id=user_id)
+        return get_profile(db=db, user_id=user_id)
     attributes = {"first_name": "firstName", "last_name": "lastName", "phone": "phone"}
     changes = {attributes[name]: getattr(update, name) for name in sent if getattr(update, name) is not None}
     removals = [attributes[name] for name in sent if getattr(update, name) is None]
-    try:
-        return repository.update_user(db, user_id=user_id, changes=changes, removals=removals, updated_at=iso(clock.now()))
-    except ConditionFailed as exc:
-        raise Unauthenticated("The account no longer exists") from exc
+    updated = repository.update_user(db, user_id=user_id, changes=changes, removals=removals, updated_at=iso(clock.now()))
+    return profile_of(updated)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from app.auth.tokens import hash_refresh_token
-from app.db.dynamo import Dynamo, Expression
+from app.db.dynamo import Dynamo
+from app.db.expressions import Expression
 from app.db.keys import email_key
 from app.observability import JsonFormatter
 from tests.auth.conftest import bearer, login, refresh, register

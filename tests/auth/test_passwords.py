@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.auth import passwords
-from app.db.dynamo import Dynamo, Expression
+from app.db.dynamo import Dynamo
+from app.db.expressions import Expression
 from app.db.keys import email_key
 from tests.auth.conftest import PASSWORD, login, register
 from tests.factories import unique_email

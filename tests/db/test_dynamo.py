@@ -6,18 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.db.dynamo import (
-    ConditionFailed,
-    DatabaseUnavailable,
-    Dynamo,
-    Expression,
-    InvalidCursor,
-    TransactionCancelled,
-    make_client,
-    tx_check,
-    tx_put,
-    tx_update,
-)
+from app.db.dynamo import Dynamo, make_client
+from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled
+from app.db.expressions import Expression, tx_check, tx_put, tx_update
 from app.db.keys import loan_partition
 from app.db.table import GSI1_NAME
 

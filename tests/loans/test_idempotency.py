@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app import idempotency
 from app.clock import epoch
 from app.db.dynamo import Dynamo
 from app.db.keys import idempotency_key
-from app.loans import idempotency
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import error_code, exact, loan_body, post_json, renew_token
 from tests.support.clock import FakeClock

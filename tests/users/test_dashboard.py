@@ -33,7 +33,7 @@ class Market:
             "interestRate": Decimal("5.5"),
             "lenders": [{"email": lender.email, "amount": Decimal(share)} for lender, share in lenders],
         }
-        from app.responses import dumps_exact
+        from app.jsonio import dumps_exact
 
         response = self.client.post("/loans", content=dumps_exact(body), headers={**borrower.headers, "content-type": "application/json"})
         assert response.status_code == 201, response.text

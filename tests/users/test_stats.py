@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.users.service import borrower_stats, lender_stats
+from app.dashboard.service import borrower_stats, lender_stats
 
 
 def loan(status: str, amount: str, funded: str) -> dict[str, object]:

@@ -1,0 +1,24 @@
+"""/user/dashboard: the caller's borrower figures, and lender figures for lenders."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.auth.dependencies import CurrentUser
+from app.dashboard import service
+from app.dashboard.schemas import Dashboard
+from app.dependencies import Db
+from app.routing import JsonRoute
+from app.schemas import ErrorResponse
+
+router = APIRouter(
+    prefix="/user",
+    tags=["user"],
+    route_class=JsonRoute,
+    responses={401: {"model": ErrorResponse, "description": "Missing, invalid or expired token"}},
+)
+
+
+@router.get("/dashboard", response_model=Dashboard, summary="Borrower figures, and lender figures for lenders")
+def get_dashboard(caller: CurrentUser, db: Db) -> Dashboard:
+    return service.dashboard(db=db, user_id=caller.user_id, email=caller.email)

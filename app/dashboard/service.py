@@ -1,0 +1,63 @@
+"""Dashboard figures: what a user borrows (their loans) and lends (their invitations), in at most two Queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from app.dashboard.schemas import BorrowerStats, Dashboard, LenderStats
+from app.errors import Unauthenticated
+from app.loans import service as loans_service
+from app.users import service as users_service
+
+if TYPE_CHECKING:
+    from app.db.dynamo import Dynamo
+    from app.db.expressions import Item
+
+ZERO = Decimal("0")
+LIVE = ("pending", "active")
+
+
+def _total(items: Iterable[Item], attribute: str) -> Decimal:
+    return sum((Decimal(item[attribute]) for item in items), ZERO)
+
+
+def borrower_stats(loans: list[Item]) -> BorrowerStats:
+    """Figures over the loans a user borrows; cancelled loans count only in totalLoans/cancelledLoans."""
+    by_status = {status: [loan for loan in loans if loan["status"] == status] for status in ("pending", "active", "cancelled")}
+    live = by_status["pending"] + by_status["active"]
+    return BorrowerStats(
+        total_loans=len(loans),
+        pending_loans=len(by_status["pending"]),
+        active_loans=len(by_status["active"]),
+        cancelled_loans=len(by_status["cancelled"]),
+        total_requested=_total(live, "amount"),
+        total_funded=_total(live, "fundedAmount"),
+        active_borrowed=_total(by_status["active"], "amount"),
+    )
+
+
+def lender_stats(invitations: list[Item]) -> LenderStats:
+    """Figures over the invitations sent to a user's email (their loan status is kept on each item)."""
+    pending = [i for i in invitations if loans_service.is_pending_invitation(i)]
+    accepted = [i for i in invitations if i["status"] == "accepted" and i["loanStatus"] in LIVE]
+    active = [i for i in accepted if i["loanStatus"] == "active"]
+    return LenderStats(
+        pending_invitations=len(pending),
+        pending_amount=_total(pending, "amount"),
+        accepted_count=len(accepted),
+        total_committed=_total(accepted, "amount"),
+        active_investments=_total(active, "amount"),
+        declined_count=sum(1 for i in invitations if i["status"] == "declined"),
+    )
+
+
+def dashboard(*, db: Dynamo, user_id: str, email: str) -> Dashboard:
+    """At most two Queries: the user's GSI1 partition (user + loans), then their invitations if a lender."""
+    user, loans = loans_service.borrower_overview(db=db, user_id=user_id)
+    if user is None:
+        raise Unauthenticated("The account no longer exists")
+    roles = sorted(users_service.roles_of(user))
+    lender = lender_stats(loans_service.invitations_of(db=db, email=email)) if users_service.LENDER in roles else None
+    return Dashboard(roles=roles, borrower=borrower_stats(loans), lender=lender)

@@ -1,0 +1,59 @@
+"""A loan partition as read (LoanRecord), and the rules that read it: which ids can name a loan, which invitation is open."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.db.expressions import Item
+from app.db.table import SORT_KEY
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_loan_id(value: str) -> bool:
+    """Loan ids are lower-case UUIDs; anything else cannot name a loan (404 without a read)."""
+    return bool(_UUID.fullmatch(value))
+
+
+def is_pending_invitation(invitation: Item) -> bool:
+    """The one rule for "a pending invitation": still invited, on a loan that is still pending."""
+    return invitation.get("status") == "invited" and invitation.get("loanStatus") == "pending"
+
+
+@dataclass
+class LoanRecord:
+    """One loan partition as read: the loan item, its invitation items (by email) and, if asked, its events."""
+
+    loan: Item
+    invitations: list[Item]
+    events: list[Item]
+
+    @property
+    def loan_id(self) -> str:
+        return str(self.loan["loanId"])
+
+    @property
+    def borrower_id(self) -> str:
+        return str(self.loan["borrowerId"])
+
+    @property
+    def status(self) -> str:
+        return str(self.loan["status"])
+
+    def invitation_of(self, email: str) -> Item | None:
+        return next((item for item in self.invitations if item["email"] == email), None)
+
+    def participant_index(self, email: str) -> int:
+        """Position of `email` in the loan item's participants list (fixed at creation, never reordered)."""
+        return next(i for i, entry in enumerate(self.loan["participants"]) if entry["email"] == email)
+
+    @classmethod
+    def of(cls, items: list[Item]) -> LoanRecord | None:
+        """The record of a Query of the loan partition; None when the loan item is not among them."""
+        loan = next((item for item in items if item.get("entity") == "loan"), None)
+        if loan is None:
+            return None
+        invitations = [item for item in items if item.get("entity") == "invitation"]
+        events = sorted((item for item in items if item.get("entity") == "event"), key=lambda item: str(item[SORT_KEY]))
+        return cls(loan=loan, invitations=invitations, events=events)
