@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 
@@ -21,6 +21,11 @@ class SystemClock:
 def iso(moment: datetime) -> str:
     """ISO 8601 UTC with a Z, to the second: the contract's timestamp format."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_date(moment: datetime) -> date:
+    """The UTC calendar date of a moment: what "today" means for due dates."""
+    return moment.astimezone(UTC).date()
 
 
 def epoch(moment: datetime) -> int:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled, TransactionConflict
+from app.responses import ExactJSONResponse
 
 logger = logging.getLogger("app.errors")
 
@@ -121,7 +122,7 @@ def envelope(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """An error response in the envelope."""
-    return JSONResponse(status_code=status_code, content=error_body(code, message, request_id, details), headers=headers)
+    return ExactJSONResponse(status_code=status_code, content=error_body(code, message, request_id, details), headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:

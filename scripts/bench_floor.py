@@ -55,8 +55,8 @@ from app.db.expressions import Operation, deserialize_item, serialize_item, tran
 from app.db.metrics import counting_requests
 from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
 from app.loans import transitions
+from app.loans.items import NewLoan, ach_item, new_loan_items
 from app.loans.records import LoanRecord
-from app.loans.transitions import NewLoan, new_loan_items
 from app.users import service as users_service
 
 _serializer = TypeSerializer()
@@ -335,7 +335,7 @@ class Floor:
         completes = contribution == Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
         at = _now_iso()
         sealed = {"keySource": "local", "routingNumberCipher": _cipher(9), "accountNumberCipher": _cipher(12)}
-        ach = transitions.ach_item(
+        ach = ach_item(
             loan_id=loan_id,
             lender_id=lender_id,
             holder="Bench Lender",

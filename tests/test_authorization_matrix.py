@@ -137,6 +137,15 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, h, _: s.client.patch("/user/profile", json={"lastName": "Renamed"}, headers=h), everyone(200)
     ),
     ("GET", "/user/dashboard"): Row(lambda s, h, _: s.client.get("/user/dashboard", headers=h), everyone(200)),
+    # Servicing on the scene's pending loan: its borrower learns it is not active yet; nobody has accepted, so lenders get 404.
+    ("GET", "/loans/{loanId}/schedule"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/schedule", headers=h), by_role(409, 404, 404)),
+    ("GET", "/loans/{loanId}/payoff"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/payoff", headers=h), by_role(409, 404, 404)),
+    ("GET", "/loans/{loanId}/repayments"): Row(
+        lambda s, h, loan: s.client.get(f"/loans/{loan}/repayments", headers=h), by_role(409, 404, 404)
+    ),
+    ("POST", "/loans/{loanId}/repayments"): Row(
+        lambda s, h, loan: s.client.post(f"/loans/{loan}/repayments", json={"amount": 10}, headers=h), by_role(409, 404, 404)
+    ),
 }
 
 
@@ -199,4 +208,4 @@ def test_lists_show_only_what_the_caller_may_see(scene: Scene, shared_loan: dict
 
 
 def test_matrix_size() -> None:
-    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 17 * 7
+    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 21 * 7

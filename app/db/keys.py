@@ -11,6 +11,11 @@ Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   session family   FAMILY#<familyId>        / FAMILY#<familyId>
   login throttle   THROTTLE#<email>         / THROTTLE#<email>
   idempotency      IDEMPOTENCY#<userId>#<keyHash> / (same)
+  schedule         SERVICING#<loanId>       / SCHEDULE             (installments as they stand)
+  repayment        SERVICING#<loanId>       / REPAYMENT#<id>       (id is time-ordered)
+
+Servicing items live in their own partition, so the loan partition's Queries (a loan view, its
+audit trail) never read a schedule or a repayment.
 
 GSI1 swaps the keys (partition SK, sort PK). Loan ids are UUIDv7, so LOAN#<loanId> sorts by
 creation time and "newest first" is ScanIndexForward=False.
@@ -33,6 +38,9 @@ FAMILY = "FAMILY#"
 THROTTLE = "THROTTLE#"
 IDEMPOTENCY = "IDEMPOTENCY#"
 HEALTH = "HEALTH#"
+SERVICING = "SERVICING#"
+SCHEDULE = "SCHEDULE"
+REPAYMENT = "REPAYMENT#"
 
 
 def _same(value: str) -> Key:
@@ -78,6 +86,18 @@ def event_key(loan_id: str, event_id: str) -> Key:
 
 def loan_id_from(partition: str) -> str:
     return partition.removeprefix(LOAN)
+
+
+def servicing_partition(loan_id: str) -> str:
+    return f"{SERVICING}{loan_id}"
+
+
+def schedule_key(loan_id: str) -> Key:
+    return {PARTITION_KEY: servicing_partition(loan_id), SORT_KEY: SCHEDULE}
+
+
+def repayment_key(loan_id: str, repayment_id: str) -> Key:
+    return {PARTITION_KEY: servicing_partition(loan_id), SORT_KEY: f"{REPAYMENT}{repayment_id}"}
 
 
 def refresh_token_key(token_hash: str) -> Key:

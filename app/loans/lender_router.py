@@ -52,5 +52,7 @@ def decline(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, reque
 
 
 @router.get("/loans", response_model=Page[LoanPublic], summary="Loans the caller accepted (lender view), newest first")
-def accepted_loans(caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> Page[LoanPublic]:
-    return lender_service.accepted_loans(db=db, lender=caller, limit=limit, cursor=cursor)
+def accepted_loans(
+    caller: CurrentUser, db: Db, clock: ClockDep, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
+) -> Page[LoanPublic]:
+    return lender_service.accepted_loans(db=db, clock=clock, lender=caller, limit=limit, cursor=cursor)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
-from app.clock import Clock, iso
+from app.clock import Clock, iso, utc_date
 from app.loans import ach, repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
 from app.loans.records import LoanRecord, is_loan_id
@@ -135,13 +135,14 @@ def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: st
     return Page[InvitationPublic](items=items, next_cursor=page.next_cursor)
 
 
-def accepted_loans(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> Page[LoanPublic]:
+def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, cursor: str | None) -> Page[LoanPublic]:
     """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
     page = repository.invitation_page(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
     loans = repository.loans_of_invitations(db, page.items)
+    today = utc_date(clock.now())
     items = []
     for invitation in page.items:
         loan = loans.get(invitation["loanId"])
         if loan is not None:
-            items.append(views.loan_public(loan, [views.participant_of(invitation)]))
+            items.append(views.loan_public(loan, [views.participant_of(invitation, loan["status"])], today))
     return Page[LoanPublic](items=items, next_cursor=page.next_cursor)

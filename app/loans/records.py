@@ -1,12 +1,15 @@
-"""A loan partition as read (LoanRecord), and the rules that read it: which ids can name a loan, which invitation is open."""
+"""A loan partition as read (LoanRecord), and the rules that read loan items: ids, open invitations, repayment terms."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from app.db.expressions import Item
 from app.db.table import SORT_KEY
+from app.servicing.schedule import Terms
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -19,6 +22,21 @@ def is_loan_id(value: str) -> bool:
 def is_pending_invitation(invitation: Item) -> bool:
     """The one rule for "a pending invitation": still invited, on a loan that is still pending."""
     return invitation.get("status") == "invited" and invitation.get("loanStatus") == "pending"
+
+
+def activation_date(loan: Item) -> date:
+    """The UTC date of activation (activatedAt is ISO 8601 UTC): the anchor of every due date."""
+    return date.fromisoformat(str(loan["activatedAt"])[:10])
+
+
+def loan_terms(loan: Item) -> Terms:
+    """The repayment terms of an activated loan item, fixed at activation (amount, rate, term, activation date)."""
+    return Terms.of(
+        principal=Decimal(loan["amount"]),
+        annual_percent=Decimal(loan["interestRate"]),
+        term_months=int(loan["termMonths"]),
+        activation=activation_date(loan),
+    )
 
 
 @dataclass

@@ -26,10 +26,12 @@ from app.errors import DomainError, LostRace, Unauthenticated
 from app.idempotency import IdempotencyInProgress
 from app.loans import transitions
 from app.loans.errors import AlreadyResponded, LoanNotPending, NotInvited
+from app.loans.items import NewLoan, ach_item, new_loan_items
 from app.loans.records import LoanRecord
-from app.loans.transitions import Actor, NewLoan, ach_item, new_loan_items
+from app.loans.transitions import Actor, LenderFigures, Servicing
 
-__all__ = ["Actor", "NewLoan", "ach_item", "new_loan_items"]  # the item builders services feed the commits with
+# The builders services feed the commits with.
+__all__ = ["Actor", "LenderFigures", "NewLoan", "Servicing", "ach_item", "new_loan_items"]
 
 _GSI_NAMES = {"#gsiPartition": SORT_KEY, "#gsiSort": PARTITION_KEY}
 NOT_PENDING_TO_CANCEL = "Only a pending loan can be cancelled"
@@ -172,3 +174,11 @@ def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
             if exc.failed(0) and (current is None or current.get("status") != "pending"):
                 raise LoanNotPending(NOT_PENDING_TO_CANCEL) from exc
             raise LostRace() from exc  # an acceptance or a decline changed the loan between our read and our write
+
+
+def repayment_operations(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
+    """The loan's part of a repayment's transaction; its first operation (the loan) carries the race condition.
+
+    The servicing domain commits these with its own items (app/servicing/repository.py).
+    """
+    return transitions.repayment(record, actor, servicing)

@@ -57,16 +57,17 @@ def create_loan(
 def my_loans(
     caller: CurrentUser,
     db: Db,
+    clock: ClockDep,
     status: Annotated[LoanStatus | None, Query(description="Only loans in this status")] = None,
     limit: Annotated[Limit, Query()] = 20,
     cursor: Cursor = None,
 ) -> Page[LoanPublic]:
-    return service.my_loans(db=db, borrower=caller, status=status, limit=limit, cursor=cursor)
+    return service.my_loans(db=db, clock=clock, borrower=caller, status=status, limit=limit, cursor=cursor)
 
 
 @router.get("/{loanId}", response_model=LoanPublic, summary="A loan (an invited lender sees only their own participant)")
-def get_loan(loan_id: LoanId, caller: CurrentUser, db: Db) -> LoanPublic:
-    return service.get_loan(db=db, caller=caller, loan_id=loan_id)
+def get_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep) -> LoanPublic:
+    return service.get_loan(db=db, clock=clock, caller=caller, loan_id=loan_id)
 
 
 @router.post(

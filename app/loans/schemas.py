@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -10,9 +11,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 from app.loans.ach import valid_routing_number
 from app.schemas import Amount, CamelModel, EmailAddress, Money, StrictInput, json_number_only
 
-LoanStatus = Literal["pending", "active", "cancelled"]
+LoanStatus = Literal["pending", "active", "cancelled", "repaid"]
 ParticipationStatus = Literal["invited", "accepted", "declined"]
-EventType = Literal["created", "accepted", "declined", "activated", "cancelled"]
+EventType = Literal["created", "accepted", "declined", "activated", "cancelled", "repayment_recorded", "repaid"]
 
 
 InterestRate = Annotated[
@@ -42,11 +43,27 @@ class LoanCreate(StrictInput):
 
 
 class Participant(CamelModel):
+    """An invited lender; once accepted on an active or repaid loan, what they got back so far."""
+
     email: str
     amount: Amount
     status: ParticipationStatus
     lender_id: str | None
     responded_at: str | None
+    principal_repaid: Amount | None = Field(
+        default=None, description="Principal returned to this lender (accepted, active or repaid loans)"
+    )
+    interest_paid: Amount | None = Field(default=None, description="Interest paid to this lender (accepted, active or repaid loans)")
+    outstanding_principal: Amount | None = Field(
+        default=None, description="This lender's principal still owed (accepted, active or repaid loans)"
+    )
+
+
+class NextPayment(CamelModel):
+    """The oldest installment not fully paid: its due date and what is still owed on it."""
+
+    due_date: date
+    amount: Amount
 
 
 class LoanPublic(CamelModel):
@@ -64,6 +81,10 @@ class LoanPublic(CamelModel):
     created_at: str
     activated_at: str | None
     lenders: list[Participant]
+    outstanding_principal: Amount | None = Field(default=None, description="Principal still owed; null before activation")
+    next_payment: NextPayment | None = Field(default=None, description="The oldest unpaid installment; null unless active")
+    days_past_due: int = Field(default=0, description="Days since the oldest unpaid due date once it has passed, else 0")
+    repaid_at: str | None = None
 
 
 class InvitationPublic(CamelModel):

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from app import idempotency
 from app.auth.tokens import Principal
-from app.clock import Clock, iso, uuid7
+from app.clock import Clock, iso, utc_date, uuid7
 from app.errors import Forbidden, RuleViolation, Unauthenticated
 from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
 from app.loans.records import LoanRecord, is_loan_id, is_pending_invitation
+from app.loans.repository import Actor, LenderFigures, Servicing
 from app.loans.schemas import LoanCreate, LoanEvents, LoanPublic, LoanStatus
 from app.retry import retry_on_lost_race
 from app.schemas import Page
@@ -20,11 +21,12 @@ from app.users import service as users_service
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
-    from app.db.expressions import Item
+    from app.db.expressions import Item, Operation
 
 logger = logging.getLogger("app.loans")
 
-__all__ = ["is_pending_invitation"]  # the one rule for a pending invitation, for other domains
+# For other domains: the one rule for a pending invitation; the repayment builders servicing commits.
+__all__ = ["Actor", "LenderFigures", "Servicing", "is_pending_invitation"]
 
 
 def _rule(code: str, message: str, field: str) -> RuleViolation:
@@ -84,8 +86,8 @@ def _write_loan(
             at=at,
         )
     )
-    actor = repository.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
-    public = views.loan_public(loan_item, [views.participant_of(entry) for entry in loan_item["participants"]])
+    actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
+    public = views.loan_public(loan_item, [views.participant_of(entry, "pending") for entry in loan_item["participants"]], utc_date(now))
     stored = completion(public) if completion else None
     repository.insert_loan(db, loan_item=loan_item, invitations=invitations, actor=actor, completion=stored)
     return public
@@ -99,15 +101,19 @@ def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal, with_events:
     return record
 
 
-def get_loan(*, db: Dynamo, caller: Principal, loan_id: str) -> LoanPublic:
+def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> LoanPublic:
     """One strongly consistent Query of the loan's partition."""
-    return views.record_seen_by(_visible_record(db, loan_id=loan_id, caller=caller), user_id=caller.user_id, email=caller.email)
+    record = _visible_record(db, loan_id=loan_id, caller=caller)
+    return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, today=utc_date(clock.now()))
 
 
-def my_loans(*, db: Dynamo, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None) -> Page[LoanPublic]:
+def my_loans(
+    *, db: Dynamo, clock: Clock, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None
+) -> Page[LoanPublic]:
     """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item)."""
     page = repository.loans_of_borrower(db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor)
-    items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email) for item in page.items]
+    today = utc_date(clock.now())
+    items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, today=today) for item in page.items]
     return Page[LoanPublic](items=[item for item in items if item is not None], next_cursor=page.next_cursor)
 
 
@@ -129,11 +135,11 @@ def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, 
         if record.status != "pending":
             raise LoanNotPending(repository.NOT_PENDING_TO_CANCEL)
         at = iso(clock.now())
-        repository.commit_cancel(db, record, repository.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
+        repository.commit_cancel(db, record, Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
         record.loan.update(status="cancelled", cancelledAt=at)
         for invitation in record.invitations:
             invitation["loanStatus"] = "cancelled"
-        return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email)
+        return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email, today=utc_date(clock.now()))
 
     cancelled = retry_on_lost_race(attempt)
     logger.info("loan cancelled", extra={"request_id": request_id, "event": "loan_cancelled", "loan_id": loan_id})
@@ -148,3 +154,21 @@ def borrower_overview(*, db: Dynamo, user_id: str) -> tuple[Item | None, list[It
 def invitations_of(*, db: Dynamo, email: str) -> list[Item]:
     """Every invitation item of `email` (one Query): for the lender role, login's count and the dashboard."""
     return repository.invitations_of(db, email=email)
+
+
+def loan_for_servicing(*, db: Dynamo, caller: Principal, loan_id: str) -> tuple[LoanRecord, bool]:
+    """The loan partition and whether the caller borrows it; the borrower and the lenders who accepted only (404 otherwise)."""
+    record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
+    if record is None:
+        raise LoanNotFound()
+    if record.borrower_id == caller.user_id:
+        return record, True
+    invitation = record.invitation_of(caller.email)
+    if invitation is None or invitation["status"] != "accepted" or invitation.get("lenderId") != caller.user_id:
+        raise LoanNotFound()
+    return record, False
+
+
+def repayment_operations(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
+    """The loan's operations of a repayment transaction (the loan first: it carries the race condition)."""
+    return repository.repayment_operations(record, actor, servicing)

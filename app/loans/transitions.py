@@ -2,6 +2,8 @@
 
 Private to app/loans/repository.py, which commits these and explains a cancelled transaction: each
 builder returns the operations of ONE transaction in a fixed order (see the position constants).
+Longer than 250 lines because every loan transaction stands here side by side (create, accept,
+decline, cancel, repayment), so their conditions can be read and compared in one place.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from app.clock import uuid7
 from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_put, tx_update
-from app.db.keys import ach_key, event_key, invitation_key, loan_key
+from app.db.keys import event_key, invitation_key, loan_key
 from app.loans.records import LoanRecord
 
 NOT_EXISTS = NEW_ITEM
@@ -180,68 +182,83 @@ def _set_loan_status_on_invitations(record: LoanRecord, status: str, skip: str |
 
 
 @dataclass(frozen=True)
-class NewLoan:
-    """What a new loan is made of; `lenders` are (email, contribution) in invitation order."""
+class LenderFigures:
+    """An accepted lender's running totals after a repayment."""
 
-    loan_id: str
-    borrower_id: str
-    borrower_name: str
+    principal_repaid: Decimal
+    interest_paid: Decimal
+    outstanding_principal: Decimal
+
+
+@dataclass(frozen=True)
+class Servicing:
+    """What a repayment changes on the loan: its outstanding principal, next payment, lenders' totals, repaid or not."""
+
     amount: Decimal
-    purpose: str
-    term_months: int
-    interest_rate: Decimal
-    lenders: list[tuple[str, Decimal]]
-    at: str
+    outstanding_principal: Decimal
+    next_due: tuple[str, Decimal] | None  # (ISO date, amount still owed on it); None once repaid
+    lenders: dict[str, LenderFigures]  # by email
+    repaid: bool
 
 
-def new_loan_items(loan: NewLoan) -> tuple[Item, list[Item]]:
-    """The loan item (with its participants list) and one invitation item per lender, as first written."""
-    shared = {"purpose": loan.purpose, "termMonths": loan.term_months, "interestRate": loan.interest_rate}
-    loan_item = {
-        **loan_key(loan.loan_id, loan.borrower_id),
-        "entity": "loan",
-        "loanId": loan.loan_id,
-        "borrowerId": loan.borrower_id,
-        "borrowerName": loan.borrower_name,
-        "amount": loan.amount,
-        "fundedAmount": Decimal("0"),
-        "status": "pending",
-        "createdAt": loan.at,
-        "version": 1,
-        "participants": [{"email": email, "amount": share, "status": "invited"} for email, share in loan.lenders],
-        **shared,
+def repayment(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
+    """The loan's figures, each accepted lender's totals (loan item and invitation) and the audit events.
+
+    The loan update is first and is conditioned on the loan being active at the version we read, so
+    two repayments serialise: the second re-reads and allocates on the figures the first left.
+    """
+    loan_id = record.loan_id
+    sets = ["outstandingPrincipal = :outstanding"]
+    values: dict[str, Any] = {
+        ":outstanding": servicing.outstanding_principal,
+        ":one": 1,
+        ":active": "active",
+        ":version": record.loan["version"],
     }
-    invitations = [
-        {
-            **invitation_key(loan.loan_id, email),
-            "entity": "invitation",
-            "loanId": loan.loan_id,
-            "email": email,
-            "amount": share,
-            "status": "invited",
-            "invitedAt": loan.at,
-            "loanStatus": "pending",
-            "borrowerId": loan.borrower_id,
-            "borrowerName": loan.borrower_name,
-            "loanAmount": loan.amount,
-            **shared,
-        }
-        for email, share in loan.lenders
+    removes: list[str] = []
+    if servicing.next_due is None:
+        removes += ["nextDueDate", "nextDueAmount"]
+    else:
+        sets += ["nextDueDate = :nextDueDate", "nextDueAmount = :nextDueAmount"]
+        values.update({":nextDueDate": servicing.next_due[0], ":nextDueAmount": servicing.next_due[1]})
+    if servicing.repaid:
+        sets += ["#status = :repaid", "repaidAt = :at"]
+        values.update({":repaid": "repaid", ":at": actor.at})
+    for email, lender in servicing.lenders.items():
+        index = record.participant_index(email)
+        for attribute, value in _figures(lender).items():
+            sets.append(f"participants[{index}].{attribute} = :p{index}{attribute}")
+            values[f":p{index}{attribute}"] = value
+    update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "") + " ADD version :one"
+    ops = [
+        tx_update(
+            loan_key(loan_id, record.borrower_id),
+            Expression(update, names={"#status": "status"}, values=values),
+            Expression("#status = :active AND version = :version"),
+        )
     ]
-    return loan_item, invitations
+    for invitation in record.invitations:
+        figures = servicing.lenders.get(str(invitation["email"]))
+        changes: dict[str, Any] = {} if figures is None else _figures(figures)
+        if servicing.repaid:
+            changes["loanStatus"] = "repaid"
+        if not changes:
+            continue
+        text = "SET " + ", ".join(f"{name} = :{name}" for name in changes)
+        ops.append(
+            tx_update(
+                invitation_key(loan_id, str(invitation["email"])), Expression(text, values={f":{k}": v for k, v in changes.items()}), EXISTS
+            )
+        )
+    events: list[dict[str, Any]] = [{"type": "repayment_recorded", "amount": servicing.amount}]
+    if servicing.repaid:
+        events.append({"type": "repaid", "amount": record.loan["amount"]})
+    return ops + event_ops(loan_id, actor, [uuid7() for _ in events], events)
 
 
-def ach_item(*, loan_id: str, lender_id: str, holder: str, account_type: str, last4s: tuple[str, str], sealed: Item, at: str) -> Item:
-    """The ACH record: encrypted numbers (see app/loans/ach.py) and last-4 figures only."""
+def _figures(figures: LenderFigures) -> dict[str, Any]:
     return {
-        **ach_key(loan_id, lender_id),
-        "entity": "ach",
-        "loanId": loan_id,
-        "lenderId": lender_id,
-        "accountHolderName": holder,
-        "accountType": account_type,
-        "routingNumberLast4": last4s[0],
-        "accountNumberLast4": last4s[1],
-        **sealed,
-        "createdAt": at,
+        "principalRepaid": figures.principal_repaid,
+        "interestPaid": figures.interest_paid,
+        "outstandingPrincipal": figures.outstanding_principal,
     }

@@ -2,25 +2,70 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from app.db.expressions import Item
-from app.loans.records import LoanRecord
-from app.loans.schemas import InvitationPublic, LoanEvent, LoanPublic, Participant
+from app.loans.records import LoanRecord, loan_terms
+from app.loans.schemas import InvitationPublic, LoanEvent, LoanPublic, NextPayment, Participant
+from app.servicing.schedule import first_installment
+
+SERVICED = ("active", "repaid")  # loan statuses with a schedule, repayments and lender figures
+ZERO = Decimal("0")
 
 
-def participant_of(item: Item) -> Participant:
-    """An invitation item, or an entry of the loan item's participants list (same attribute names)."""
+def participant_of(item: Item, loan_status: str) -> Participant:
+    """An invitation item, or an entry of the loan item's participants list (same attribute names).
+
+    An accepted lender of an active or repaid loan also shows their figures; items written before
+    any repayment have none yet and read as nothing repaid, the whole contribution outstanding.
+    """
+    amount = Decimal(item["amount"])
+    serviced = item["status"] == "accepted" and loan_status in SERVICED
     return Participant(
         email=item["email"],
-        amount=Decimal(item["amount"]),
+        amount=amount,
         status=item["status"],
         lender_id=item.get("lenderId"),
         responded_at=item.get("respondedAt"),
+        principal_repaid=item.get("principalRepaid", ZERO) if serviced else None,
+        interest_paid=item.get("interestPaid", ZERO) if serviced else None,
+        outstanding_principal=item.get("outstandingPrincipal", amount) if serviced else None,
     )
 
 
-def loan_public(loan: Item, participants: list[Participant]) -> LoanPublic:
+def servicing_fields(loan: Item, today: date) -> dict[str, Any]:
+    """outstandingPrincipal, nextPayment, daysPastDue and repaidAt of a loan item as of `today`.
+
+    A loan activated before servicing existed (or not repaid in any part yet) has none of the stored
+    figures: it reads as its whole amount outstanding and its first installment next, derived from
+    its terms. daysPastDue comes from the clock at read time, so it grows without any job running.
+    """
+    status = loan["status"]
+    if status not in SERVICED:
+        return {"outstanding_principal": None, "next_payment": None, "days_past_due": 0, "repaid_at": None}
+    if status == "repaid":
+        return {
+            "outstanding_principal": loan.get("outstandingPrincipal", ZERO),
+            "next_payment": None,
+            "days_past_due": 0,
+            "repaid_at": loan.get("repaidAt"),
+        }
+    if "nextDueDate" in loan:
+        due, owed = date.fromisoformat(str(loan["nextDueDate"])), Decimal(loan["nextDueAmount"])
+    else:
+        first = first_installment(loan_terms(loan))
+        due, owed = first.due_date, first.amount
+    return {
+        "outstanding_principal": loan.get("outstandingPrincipal", Decimal(loan["amount"])),
+        "next_payment": NextPayment(due_date=due, amount=owed),
+        "days_past_due": max(0, (today - due).days),
+        "repaid_at": None,
+    }
+
+
+def loan_public(loan: Item, participants: list[Participant], today: date) -> LoanPublic:
     return LoanPublic(
         loan_id=loan["loanId"],
         borrower_id=loan["borrowerId"],
@@ -34,24 +79,25 @@ def loan_public(loan: Item, participants: list[Participant]) -> LoanPublic:
         created_at=loan["createdAt"],
         activated_at=loan.get("activatedAt"),
         lenders=participants,
+        **servicing_fields(loan, today),
     )
 
 
-def loan_seen_by(loan: Item, *, user_id: str, email: str) -> LoanPublic | None:
+def loan_seen_by(loan: Item, *, user_id: str, email: str, today: date) -> LoanPublic | None:
     """A loan item as `user_id`/`email` may see it, from its participants list; None if they may not."""
-    entries = [participant_of(entry) for entry in loan.get("participants", [])]
+    entries = [participant_of(entry, loan["status"]) for entry in loan.get("participants", [])]
     if loan["borrowerId"] == user_id:
-        return loan_public(loan, entries)
+        return loan_public(loan, entries, today)
     own = [entry for entry in entries if entry.email == email]
-    return loan_public(loan, own) if own else None
+    return loan_public(loan, own, today) if own else None
 
 
-def record_seen_by(record: LoanRecord, *, user_id: str, email: str) -> LoanPublic:
+def record_seen_by(record: LoanRecord, *, user_id: str, email: str, today: date) -> LoanPublic:
     """The borrower sees every participant (in the order they were invited); an invited lender sees only their own."""
     invitations = sorted(record.invitations, key=lambda item: record.participant_index(str(item["email"])))
     if record.borrower_id != user_id:
         invitations = [item for item in invitations if item["email"] == email]
-    return loan_public(record.loan, [participant_of(item) for item in invitations])
+    return loan_public(record.loan, [participant_of(item, record.status) for item in invitations], today)
 
 
 def invitation_public(invitation: Item, loan: Item) -> InvitationPublic:

@@ -153,6 +153,16 @@ def amortize(terms: Terms, *, balance: Decimal, first_number: int) -> list[Insta
     return out
 
 
+def first_installment(terms: Terms) -> Installment:
+    """Installment 1 of the original schedule, without the rest (what a loan shows before its first repayment)."""
+    with exact():
+        interest = _cents(terms.principal * monthly_rate(terms.annual_percent))
+        principal = terms.installment - interest
+        if terms.term_months == 1 or principal >= terms.principal:
+            principal = terms.principal
+        return Installment(1, due_date(terms.activation, 1), principal + interest, principal, interest, terms.principal - principal)
+
+
 def original_schedule(terms: Terms) -> list[Installment]:
     """The schedule fixed at activation: the whole principal over the whole term."""
     return amortize(terms, balance=terms.principal, first_number=1)

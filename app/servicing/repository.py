@@ -1,0 +1,100 @@
+"""Servicing items: the schedule as it stands and the repayments, in the loan's servicing partition.
+
+schedule      GetItem SERVICING#<loanId> / SCHEDULE  (absent until the first repayment: then the
+              schedule is the one fixed at activation, derived from the loan's terms)
+repayments    Query SERVICING#<loanId>, begins_with(SK, REPAYMENT#), newest first
+a repayment   ONE TransactWriteItems: the loan's operations (built by app/loans, the loan update
+              first) + Put the repayment + Put the schedule [+ the idempotency completion]
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from app.db.dynamo import Dynamo, Page
+from app.db.errors import TransactionCancelled, TransactionConflict
+from app.db.expressions import NEW_ITEM, Expression, Item, Operation, tx_put
+from app.db.keys import REPAYMENT, repayment_key, schedule_key, servicing_partition
+from app.db.table import PARTITION_KEY, SORT_KEY
+from app.errors import LostRace
+from app.idempotency import IdempotencyInProgress
+from app.servicing.errors import LoanNotActive
+from app.servicing.schedule import Installment
+
+_FIELDS = ("amount", "principal", "interest", "balanceAfter", "paidPrincipal", "paidInterest")
+
+
+def _installment_item(installment: Installment) -> dict[str, Any]:
+    return {
+        "number": installment.number,
+        "dueDate": installment.due_date.isoformat(),
+        "amount": installment.amount,
+        "principal": installment.principal,
+        "interest": installment.interest,
+        "balanceAfter": installment.balance_after,
+        "paidPrincipal": installment.paid_principal,
+        "paidInterest": installment.paid_interest,
+    }
+
+
+def _installment_of(entry: Item) -> Installment:
+    amount, principal, interest, balance, paid_principal, paid_interest = (Decimal(entry[name]) for name in _FIELDS)
+    return Installment(
+        int(entry["number"]), date.fromisoformat(str(entry["dueDate"])), amount, principal, interest, balance, paid_principal, paid_interest
+    )
+
+
+def stored_schedule(db: Dynamo, *, loan_id: str) -> list[Installment] | None:
+    """The schedule as the last repayment left it (one GetItem); None before any repayment."""
+    item = db.get(schedule_key(loan_id))
+    return None if item is None else [_installment_of(entry) for entry in item["installments"]]
+
+
+def repayment_page(db: Dynamo, *, loan_id: str, limit: int, cursor: str | None) -> Page:
+    """A page of the loan's repayment items, newest first (ids are UUIDv7)."""
+    condition = Expression(
+        "#pk = :pk AND begins_with(#sk, :repayment)",
+        names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+        values={":pk": servicing_partition(loan_id), ":repayment": REPAYMENT},
+    )
+    return db.query(condition, newest_first=True, limit=limit, cursor=cursor)
+
+
+def repayment_item(*, loan_id: str, repayment_id: str, fields: Item) -> Item:
+    return {**repayment_key(loan_id, repayment_id), "entity": "repayment", "repaymentId": repayment_id, "loanId": loan_id, **fields}
+
+
+def commit_repayment(
+    db: Dynamo,
+    *,
+    loan_operations: list[Operation],
+    repayment: Item,
+    loan_id: str,
+    installments: list[Installment],
+    installment_amount: Decimal,
+    completion: Operation | None,
+) -> None:
+    """ONE transaction; LoanNotActive if the loan left `active`, LostRace if another repayment got there first."""
+    schedule = {
+        **schedule_key(loan_id),
+        "entity": "schedule",
+        "loanId": loan_id,
+        "installmentAmount": installment_amount,
+        "installments": [_installment_item(installment) for installment in installments],
+    }
+    operations = [*loan_operations, tx_put(repayment, NEW_ITEM), tx_put(schedule)]
+    if completion is not None:
+        operations.append(completion)
+    try:
+        db.transact_write(operations)
+    except TransactionCancelled as exc:
+        if exc.failed(0):
+            loan = exc.items[0]
+            raise (LoanNotActive() if loan is None or loan.get("status") != "active" else LostRace()) from exc
+        if completion is not None and exc.failed(len(operations) - 1):
+            raise IdempotencyInProgress("Another request took over this Idempotency-Key; retry") from exc
+        raise
+    except TransactionConflict as exc:
+        raise LostRace() from exc

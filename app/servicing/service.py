@@ -1,0 +1,211 @@
+"""Servicing rules: the schedule and payoff of an active loan, recording a repayment and splitting it among the lenders.
+
+Visibility: the borrower and the lenders who accepted (anyone else 404); only the borrower records a
+repayment (an accepted lender 403). The arithmetic is pure (schedule.py, allocation.py,
+distribution.py); this module feeds it what was read and commits its result in ONE transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from app import idempotency
+from app.auth.tokens import Principal
+from app.clock import Clock, iso, utc_date, uuid7
+from app.errors import Forbidden
+from app.loans import service as loans_service
+from app.loans.records import LoanRecord, loan_terms
+from app.retry import retry_on_lost_race
+from app.schemas import Page
+from app.servicing import allocation, distribution, repository
+from app.servicing import schedule as rules
+from app.servicing.errors import LoanNotActive, OverpaymentRefused
+from app.servicing.schemas import Distribution, Installment, Payoff, Repayment, RepaymentCreate, Schedule
+
+if TYPE_CHECKING:
+    from app.db.dynamo import Dynamo
+    from app.db.expressions import Item
+
+logger = logging.getLogger("app.servicing")
+
+ZERO = Decimal("0.00")
+
+
+def _serviced(record: LoanRecord, *, statuses: tuple[str, ...] = ("active", "repaid")) -> None:
+    if record.status not in statuses:
+        raise LoanNotActive()
+
+
+def _installments(db: Dynamo, record: LoanRecord) -> tuple[rules.Terms, list[rules.Installment]]:
+    """The loan's terms and its schedule as it stands (the one fixed at activation until a first repayment)."""
+    terms = loan_terms(record.loan)
+    stored = repository.stored_schedule(db, loan_id=record.loan_id)
+    return terms, stored if stored is not None else rules.original_schedule(terms)
+
+
+def get_schedule(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Schedule:
+    """Query of the loan partition + GetItem of the schedule; statuses as of today."""
+    record, _ = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
+    _serviced(record)
+    terms, installments = _installments(db, record)
+    today = utc_date(clock.now())
+    total_interest = rules.total_interest(installments)
+    return Schedule(
+        loan_id=loan_id,
+        installment_amount=terms.installment,
+        total_interest=total_interest,
+        total_payable=terms.principal + total_interest,
+        installments=[
+            Installment(
+                number=item.number,
+                due_date=item.due_date,
+                amount=item.amount,
+                principal=item.principal,
+                interest=item.interest,
+                balance_after=item.balance_after,
+                paid_principal=item.paid_principal,
+                paid_interest=item.paid_interest,
+                status=item.status(today),
+            )
+            for item in installments
+        ],
+    )
+
+
+def get_payoff(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Payoff:
+    """What repays the loan today: outstanding principal + due and next-upcoming interest (0 once repaid)."""
+    record, _ = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
+    _serviced(record)
+    _, installments = _installments(db, record)
+    today = utc_date(clock.now())
+    owed = allocation.payoff(installments, today)
+    return Payoff(loan_id=loan_id, as_of=today, principal=owed.principal, interest=owed.interest, amount=owed.amount)
+
+
+def _holdings(record: LoanRecord) -> list[distribution.Holding]:
+    """The accepted lenders with their outstanding principal just before this repayment (the loan item's entries)."""
+    return [
+        distribution.Holding(
+            lender_id=str(entry["lenderId"]),
+            outstanding=Decimal(entry.get("outstandingPrincipal", entry["amount"])),
+            accepted_at=str(entry.get("respondedAt", "")),
+        )
+        for entry in record.loan["participants"]
+        if entry["status"] == "accepted"
+    ]
+
+
+def record_repayment(
+    *, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, body: RepaymentCreate, request_id: str, idempotency_key: str | None
+) -> idempotency.Outcome[Repayment]:
+    """ONE transaction: repayment, schedule, loan figures, every lender's totals, events (repaid exactly once)."""
+    outcome = idempotency.run_once(
+        db=db,
+        user_id=borrower.user_id,
+        key=idempotency_key,
+        request={"loanId": loan_id, **body.model_dump(mode="json")},
+        now=clock.now(),
+        request_id=request_id,
+        status=201,
+        model=Repayment,
+        work=lambda completion: retry_on_lost_race(
+            lambda: _record(
+                db=db, clock=clock, borrower=borrower, loan_id=loan_id, amount=body.amount, request_id=request_id, completion=completion
+            )
+        ),
+    )
+    if not outcome.replayed:
+        logger.info("repayment recorded", extra={"request_id": request_id, "event": "repayment_recorded", "loan_id": loan_id})
+        if outcome.response.loan_status == "repaid":
+            logger.info("loan repaid", extra={"request_id": request_id, "event": "loan_repaid", "loan_id": loan_id})
+    return outcome
+
+
+def _record(
+    *, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, amount: Decimal, request_id: str, completion: idempotency.Completion
+) -> Repayment:
+    record, is_borrower = loans_service.loan_for_servicing(db=db, caller=borrower, loan_id=loan_id)
+    if not is_borrower:
+        raise Forbidden("Only the borrower records repayments")
+    _serviced(record, statuses=("active",))
+    terms, installments = _installments(db, record)
+    now = clock.now()
+    try:
+        applied = allocation.allocate(terms, installments, amount=amount, today=utc_date(now))
+    except allocation.Overpayment as exc:
+        raise OverpaymentRefused(exc.payoff) from exc
+    holdings = _holdings(record)
+    shares = distribution.distribute(principal=applied.principal, interest=applied.interest, holdings=holdings)
+    emails = {str(entry["lenderId"]): str(entry["email"]) for entry in record.loan["participants"] if entry["status"] == "accepted"}
+    before = {str(entry["lenderId"]): entry for entry in record.loan["participants"] if entry["status"] == "accepted"}
+    figures = {
+        emails[share.lender_id]: loans_service.LenderFigures(
+            principal_repaid=Decimal(before[share.lender_id].get("principalRepaid", ZERO)) + share.principal,
+            interest_paid=Decimal(before[share.lender_id].get("interestPaid", ZERO)) + share.interest,
+            outstanding_principal=holding.outstanding - share.principal,
+        )
+        for share, holding in zip(shares, holdings, strict=True)
+    }
+    outstanding = applied.outstanding_after
+    repaid = outstanding == 0
+    oldest = rules.next_due(applied.installments)
+    at, repayment_id = iso(now), uuid7(now)
+    response = Repayment(
+        repayment_id=repayment_id,
+        loan_id=loan_id,
+        amount=amount,
+        principal=applied.principal,
+        interest=applied.interest,
+        recorded_at=at,
+        recorded_by=borrower.user_id,
+        outstanding_principal_after=outstanding,
+        loan_status="repaid" if repaid else "active",
+        distributions=[
+            Distribution(lender_id=s.lender_id, email=emails[s.lender_id], principal=s.principal, interest=s.interest) for s in shares
+        ],
+    )
+    servicing = loans_service.Servicing(
+        amount=amount,
+        outstanding_principal=outstanding,
+        next_due=None if repaid or oldest is None else (oldest.due_date.isoformat(), oldest.remaining),
+        lenders=figures,
+        repaid=repaid,
+    )
+    actor = loans_service.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
+    lines = [{"number": line.number, "principal": line.principal, "interest": line.interest} for line in applied.lines]
+    repository.commit_repayment(
+        db,
+        loan_operations=loans_service.repayment_operations(record, actor, servicing),
+        repayment=repository.repayment_item(
+            loan_id=loan_id,
+            repayment_id=repayment_id,
+            fields={
+                **response.model_dump(mode="python", by_alias=True, exclude={"repayment_id", "loan_id"}),
+                "lines": lines,
+                "prepayment": applied.prepayment,
+            },
+        ),
+        loan_id=loan_id,
+        installments=applied.installments,
+        installment_amount=terms.installment,
+        completion=completion(response) if completion else None,
+    )
+    return response
+
+
+def _repayment_of(item: Item, *, only_lender: str | None) -> Repayment:
+    distributions = [Distribution.model_validate(entry) for entry in item["distributions"]]
+    if only_lender is not None:
+        distributions = [entry for entry in distributions if entry.lender_id == only_lender]
+    return Repayment.model_validate({**item, "distributions": distributions})
+
+
+def list_repayments(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, cursor: str | None) -> Page[Repayment]:
+    """Newest first; an accepted lender sees only their own distribution in each."""
+    record, is_borrower = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
+    _serviced(record)
+    page = repository.repayment_page(db, loan_id=record.loan_id, limit=limit, cursor=cursor)
+    only = None if is_borrower else caller.user_id
+    return Page[Repayment](items=[_repayment_of(item, only_lender=only) for item in page.items], next_cursor=page.next_cursor)
