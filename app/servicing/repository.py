@@ -46,10 +46,19 @@ def _installment_of(entry: Item) -> Installment:
     )
 
 
-def stored_schedule(db: Dynamo, *, loan_id: str) -> list[Installment] | None:
-    """The schedule as the last repayment left it (one GetItem); None before any repayment."""
+def stored_schedule(db: Dynamo, *, loan_id: str, loan_version: int) -> list[Installment] | None:
+    """The schedule as the last repayment left it (one GetItem); None before any repayment.
+
+    The loan and its schedule are read one after the other: when a repayment committed in between,
+    the schedule is newer than the loan we hold (its loanVersion is higher) and LostRace asks the
+    caller to read both again, so a rule never mixes two states of one loan.
+    """
     item = db.get(schedule_key(loan_id))
-    return None if item is None else [_installment_of(entry) for entry in item["installments"]]
+    if item is None:
+        return None
+    if int(item["loanVersion"]) > loan_version:
+        raise LostRace()
+    return [_installment_of(entry) for entry in item["installments"]]
 
 
 def repayment_page(db: Dynamo, *, loan_id: str, limit: int, cursor: str | None) -> Page:
@@ -72,6 +81,7 @@ def commit_repayment(
     loan_operations: list[Operation],
     repayment: Item,
     loan_id: str,
+    loan_version: int,
     installments: list[Installment],
     installment_amount: Decimal,
     completion: Operation | None,
@@ -82,6 +92,7 @@ def commit_repayment(
         "entity": "schedule",
         "loanId": loan_id,
         "installmentAmount": installment_amount,
+        "loanVersion": loan_version,  # the loan's version once this transaction commits
         "installments": [_installment_item(installment) for installment in installments],
     }
     operations = [*loan_operations, tx_put(repayment, NEW_ITEM), tx_put(schedule)]

@@ -41,15 +41,24 @@ def _serviced(record: LoanRecord, *, statuses: tuple[str, ...] = ("active", "rep
 def _installments(db: Dynamo, record: LoanRecord) -> tuple[rules.Terms, list[rules.Installment]]:
     """The loan's terms and its schedule as it stands (the one fixed at activation until a first repayment)."""
     terms = loan_terms(record.loan)
-    stored = repository.stored_schedule(db, loan_id=record.loan_id)
+    stored = repository.stored_schedule(db, loan_id=record.loan_id, loan_version=int(record.loan["version"]))
     return terms, stored if stored is not None else rules.original_schedule(terms)
+
+
+def _read(db: Dynamo, *, caller: Principal, loan_id: str) -> tuple[LoanRecord, rules.Terms, list[rules.Installment]]:
+    """The loan (visible to the caller, serviced) with its schedule, read as one state of the loan."""
+
+    def attempt() -> tuple[LoanRecord, rules.Terms, list[rules.Installment]]:
+        record, _ = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
+        _serviced(record)
+        return record, *_installments(db, record)
+
+    return retry_on_lost_race(attempt)
 
 
 def get_schedule(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Schedule:
     """Query of the loan partition + GetItem of the schedule; statuses as of today."""
-    record, _ = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
-    _serviced(record)
-    terms, installments = _installments(db, record)
+    _, terms, installments = _read(db, caller=caller, loan_id=loan_id)
     today = utc_date(clock.now())
     total_interest = rules.total_interest(installments)
     return Schedule(
@@ -76,9 +85,7 @@ def get_schedule(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -
 
 def get_payoff(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Payoff:
     """What repays the loan today: outstanding principal + due and next-upcoming interest (0 once repaid)."""
-    record, _ = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
-    _serviced(record)
-    _, installments = _installments(db, record)
+    _, _, installments = _read(db, caller=caller, loan_id=loan_id)
     today = utc_date(clock.now())
     owed = allocation.payoff(installments, today)
     return Payoff(loan_id=loan_id, as_of=today, principal=owed.principal, interest=owed.interest, amount=owed.amount)
@@ -188,6 +195,7 @@ def _record(
             },
         ),
         loan_id=loan_id,
+        loan_version=int(record.loan["version"]) + 1,
         installments=applied.installments,
         installment_amount=terms.installment,
         completion=completion(response) if completion else None,

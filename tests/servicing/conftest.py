@@ -35,7 +35,13 @@ def new_loan(client: TestClient, people: dict[str, TestUser], shares: tuple[str,
     body = {"interestRate": terms.pop("rate", "12"), "termMonths": terms.pop("term", 12)}
     from decimal import Decimal
 
-    loan = create_loan(client, people["bea"], list(zip(lenders, shares, strict=True)), interestRate=Decimal(body["interestRate"]), termMonths=body["termMonths"])
+    loan = create_loan(
+        client,
+        people["bea"],
+        list(zip(lenders, shares, strict=True)),
+        interestRate=Decimal(body["interestRate"]),
+        termMonths=body["termMonths"],
+    )
     for lender in lenders:
         response = accept(client, lender, loan["loanId"])
         assert response.status_code == 200, response.text
