@@ -108,18 +108,19 @@ def record_repayment(
     *, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, body: RepaymentCreate, request_id: str, idempotency_key: str | None
 ) -> idempotency.Outcome[Repayment]:
     """ONE transaction: repayment, schedule, loan figures, every lender's totals, events (repaid exactly once)."""
+    amount = body.amount.quantize(rules.CENT)  # 1, 1.0 and 1.000 are one amount: stored, echoed and fingerprinted as 1.00
     outcome = idempotency.run_once(
         db=db,
         user_id=borrower.user_id,
         key=idempotency_key,
-        request={"loanId": loan_id, **body.model_dump(mode="json")},
+        request={"loanId": loan_id, "amount": str(amount)},
         now=clock.now(),
         request_id=request_id,
         status=201,
         model=Repayment,
         work=lambda completion: retry_on_lost_race(
             lambda: _record(
-                db=db, clock=clock, borrower=borrower, loan_id=loan_id, amount=body.amount, request_id=request_id, completion=completion
+                db=db, clock=clock, borrower=borrower, loan_id=loan_id, amount=amount, request_id=request_id, completion=completion
             )
         ),
     )

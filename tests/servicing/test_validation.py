@@ -174,3 +174,18 @@ def test_a_tampered_cursor_is_422_on_the_cursor(client: TestClient, clock: FakeC
     assert response.status_code == 422
     assert error_code(response) == "VALIDATION_ERROR"
     assert fields_of(response) == ["cursor"]
+
+
+def test_an_amount_with_trailing_zeros_is_the_same_amount_to_the_cent(
+    client: TestClient, people: dict[str, TestUser], loan_id: str
+) -> None:
+    # Given: 1.000 and 1 name the same amount; When: both are sent with one Idempotency-Key
+    headers = {**people["bea"].headers, "Idempotency-Key": "trailing-zeros"}
+    first = client.post(
+        f"/loans/{loan_id}/repayments", content='{"amount": 1.000}', headers={**headers, "Content-Type": "application/json"}
+    )
+    again = client.post(f"/loans/{loan_id}/repayments", content='{"amount": 1}', headers={**headers, "Content-Type": "application/json"})
+    # Then: the first is recorded as 1.00 and the second replays it
+    assert first.status_code == 201, first.text
+    assert '"amount":1.00,' in first.text
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
