@@ -17,6 +17,7 @@ from app.db.dynamo import Dynamo, make_client
 from app.errors import install_error_handlers
 from app.middleware import RequestContextMiddleware
 from app.observability import configure_logging
+from app.openapi import install_openapi
 from app.schemas import ErrorResponse
 
 DESCRIPTION = """
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.resources = state
     install_error_handlers(app)
     app.include_router(api_router)
+    install_openapi(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,

@@ -36,10 +36,19 @@ def test_create_returns_the_pending_loan_with_every_invitation(client: TestClien
     assert (loan["purpose"], loan["termMonths"], loan["interestRate"]) == ("Bakery oven", 12, Decimal("5.25"))
     assert loan["status"] == "pending"
     assert ISO_Z.match(loan["createdAt"]) and loan["activatedAt"] is None
+    unserviced = {"principalRepaid": None, "interestPaid": None, "outstandingPrincipal": None}  # only accepted lenders of active loans
     assert loan["lenders"] == [
-        {"email": lender, "amount": Decimal("600.05"), "status": "invited", "lenderId": None, "respondedAt": None},
-        {"email": "other@example.com", "amount": Decimal("400.05"), "status": "invited", "lenderId": None, "respondedAt": None},
+        {"email": lender, "amount": Decimal("600.05"), "status": "invited", "lenderId": None, "respondedAt": None, **unserviced},
+        {
+            "email": "other@example.com",
+            "amount": Decimal("400.05"),
+            "status": "invited",
+            "lenderId": None,
+            "respondedAt": None,
+            **unserviced,
+        },
     ]
+    assert (loan["outstandingPrincipal"], loan["nextPayment"], loan["daysPastDue"], loan["repaidAt"]) == (None, None, 0, None)
 
 
 def test_money_is_written_as_exact_json_numbers(client: TestClient, borrower: TestUser) -> None:
