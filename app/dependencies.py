@@ -29,7 +29,14 @@ def get_clock(request: Request) -> Clock:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Db = Annotated[Dynamo, Depends(get_db)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-Cursor = Annotated[str | None, Query(max_length=2048, description="nextCursor of the previous page")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=2048,
+        description="The nextCursor of the previous page of this same list, as the API returned it; "
+        "any other value is refused (422 VALIDATION_ERROR on cursor)",
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(

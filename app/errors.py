@@ -8,7 +8,9 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled, TransactionConflict
 from app.responses import ExactJSONResponse
@@ -88,6 +90,9 @@ class RateLimited(DomainError):
 class ServiceUnavailable(DomainError):
     status_code, code, message = 503, "SERVICE_UNAVAILABLE", "A dependency is unavailable; retry later"
 
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "1"})
+
 
 HTTP_CODES = {
     400: "BAD_REQUEST",
@@ -146,11 +151,23 @@ async def _validation_error(request: Request, raised: Exception) -> JSONResponse
     return envelope(422, "VALIDATION_ERROR", "Request validation failed", request_id_of(request), _validation_details(exc))
 
 
+def _methods_served_at(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (the router's 405 names only the first route's)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):  # included routers flattened
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 async def _http_error(request: Request, raised: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, raised)  # registered for HTTPException only
     code = HTTP_CODES.get(exc.status_code, "ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
-    return envelope(exc.status_code, code, message, request_id_of(request), headers=dict(exc.headers) if exc.headers else None)
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405 and (served := _methods_served_at(request)):
+        headers = {**(headers or {}), "Allow": ", ".join(served)}
+    return envelope(exc.status_code, code, message, request_id_of(request), headers=headers)
 
 
 async def _invalid_cursor(request: Request, exc: Exception) -> JSONResponse:

@@ -34,6 +34,7 @@ class DegradedHealth(Health):
 
 @router.get(
     "/health",
+    operation_id="getHealth",
     response_model=Health,
     summary="Service health, including a real read of the table",
     responses={503: {"model": DegradedHealth, "description": "The table cannot be reached"}},

@@ -39,6 +39,9 @@ RETENTION = timedelta(hours=24)
 class IdempotencyInProgress(Conflict):
     code, message = "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still in progress; retry shortly"
 
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "1"})
+
 
 @dataclass(frozen=True)
 class Claim:

@@ -1,4 +1,8 @@
-"""The outermost layer of every request: request id, body limit, access log, last-resort 500."""
+"""The outermost layer of every request: request id, body limit, access log, last-resort 500; and CORS.
+
+CORS has one source, a CorsPolicy: it configures CORSMiddleware (inside), and RequestContextMiddleware
+(outside) applies it to the answers it writes itself (413, 500), which never pass through CORSMiddleware.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db.metrics import counting_requests
-from app.errors import error_body
+from app.errors import envelope, error_body
 
 logger = logging.getLogger("app.access")
 
@@ -40,11 +48,74 @@ def sane_request_id(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
+@dataclass(frozen=True)
+class CorsPolicy:
+    """Which other origins' pages may call the API, with what, and which response headers they may read."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    max_age: int = 600
+
+    def reply_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
+        """The CORS headers CORSMiddleware would add to an answer for a request from `origin`."""
+        if origin is None:
+            return []
+        vary = (b"vary", b"Origin")
+        if "*" not in self.allow_origins and origin not in self.allow_origins:
+            return [vary]
+        allowed = "*" if "*" in self.allow_origins else origin
+        return [
+            (b"access-control-allow-origin", allowed.encode("latin-1")),
+            (b"access-control-expose-headers", ", ".join(self.expose_headers).encode("latin-1")),
+            vary,
+        ]
+
+
+class EnvelopeCORSMiddleware(CORSMiddleware):
+    """Starlette's CORSMiddleware, configured from a CorsPolicy; a refused preflight answers in the envelope.
+
+    (Starlette answers it in text/plain; preflight_response only sees the request headers, and the
+    envelope needs the request id that RequestContextMiddleware put in the scope.)
+    """
+
+    def __init__(self, app: ASGIApp, *, policy: CorsPolicy) -> None:
+        super().__init__(
+            app,
+            allow_origins=policy.allow_origins,
+            allow_methods=policy.allow_methods,
+            allow_headers=policy.allow_headers,
+            expose_headers=policy.expose_headers,
+            allow_credentials=False,
+            max_age=policy.max_age,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:  # a preflight, as CORSMiddleware tells it
+                response = self.preflight_response(request_headers=headers)
+                if response.status_code != 200:
+                    response = self._refused(response, str(scope.get("state", {}).get("request_id", "")))
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    @staticmethod
+    def _refused(starlette_response: Response, request_id: str) -> Response:
+        """Starlette's refusal ("Disallowed CORS origin, method"), same status and CORS headers, in the envelope."""
+        headers = {name: value for name, value in starlette_response.headers.items() if name not in ("content-length", "content-type")}
+        message = bytes(starlette_response.body).decode()
+        return envelope(starlette_response.status_code, "BAD_REQUEST", message, request_id, headers=headers)
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware, so it also wraps errors that escape Starlette's exception handlers."""
 
-    def __init__(self, app: ASGIApp, *, expose_db_requests: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, cors: CorsPolicy, expose_db_requests: bool = False) -> None:
         self.app = app
+        self.cors = cors
         self.expose_db_requests = expose_db_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,7 +161,7 @@ class RequestContextMiddleware:
                     {
                         "type": "http.response.start",
                         "status": status,
-                        "headers": [(b"content-type", b"application/json")],
+                        "headers": [(b"content-type", b"application/json"), *self.cors.reply_headers(headers.get("origin"))],
                     }
                 )
                 await send({"type": "http.response.body", "body": json.dumps(error_body(code, message, request_id)).encode()})

@@ -16,12 +16,6 @@ from pydantic import BaseModel
 from app.errors import BadRequest
 from app.jsonio import parse_json
 from app.responses import ExactJSONResponse
-from app.schemas import ErrorResponse
-
-BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "BAD_REQUEST: malformed JSON, duplicate keys, or not application/json"},
-    413: {"model": ErrorResponse, "description": "PAYLOAD_TOO_LARGE: body over 64 KiB"},
-}
 
 
 def is_json_content_type(value: str | None) -> bool:
@@ -85,8 +79,6 @@ class JsonRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _exact_json_endpoint(endpoint, kwargs.get("status_code") or 200), **kwargs)
-        if self.body_field is not None:  # what every route with a JSON body can answer, in its OpenAPI
-            self.responses = {**BODY_ERRORS, **self.responses}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response, status
 
 from app.auth import service
@@ -12,15 +10,10 @@ from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, LogoutRe
 from app.dependencies import ClockDep, Db, SettingsDep
 from app.errors import request_id_of
 from app.routing import JsonRoute
-from app.schemas import ErrorResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=JsonRoute)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def _errors(**described: str) -> dict[int | str, dict[str, Any]]:
-    return {int(code.removeprefix("e")): {"model": ErrorResponse, "description": text} for code, text in described.items()}
 
 
 def _no_store(response: Response) -> None:
@@ -29,11 +22,11 @@ def _no_store(response: Response) -> None:
 
 @router.post(
     "/register",
+    operation_id="register",
     status_code=status.HTTP_201_CREATED,
     response_model=AuthResponse,
     summary="Create an account and sign in",
     description="Emails are trimmed and lower-cased. An email with loan invitations starts with the lender role.",
-    responses=_errors(e409="EMAIL_TAKEN: the email already has an account"),
 )
 def register(body: RegisterRequest, request: Request, response: Response, db: Db, settings: SettingsDep, clock: ClockDep) -> AuthResponse:
     _no_store(response)
@@ -42,16 +35,13 @@ def register(body: RegisterRequest, request: Request, response: Response, db: Db
 
 @router.post(
     "/login",
+    operation_id="login",
     response_model=LoginResponse,
     summary="Sign in with email and password",
     description=(
         "Wrong password and unknown email both answer 401 INVALID_CREDENTIALS. After 5 failures for one email "
         "within 15 minutes that email is locked for 15 minutes (429 RATE_LIMITED with Retry-After). "
         "Grants the lender role when the email has loan invitations."
-    ),
-    responses=_errors(
-        e401="INVALID_CREDENTIALS",
-        e429="RATE_LIMITED: too many failed logins for this email; see Retry-After (seconds)",
     ),
 )
 def login(body: LoginRequest, request: Request, response: Response, db: Db, settings: SettingsDep, clock: ClockDep) -> LoginResponse:
@@ -61,10 +51,10 @@ def login(body: LoginRequest, request: Request, response: Response, db: Db, sett
 
 @router.post(
     "/refresh",
+    operation_id="refreshTokens",
     response_model=TokenPair,
     summary="Exchange a refresh token for new tokens (rotation)",
     description="The presented refresh token is spent. Presenting a spent token again revokes its whole session.",
-    responses=_errors(e401="UNAUTHENTICATED: unknown, spent, revoked or expired refresh token"),
 )
 def refresh(body: RefreshRequest, request: Request, response: Response, db: Db, settings: SettingsDep, clock: ClockDep) -> TokenPair:
     _no_store(response)
@@ -73,6 +63,7 @@ def refresh(body: RefreshRequest, request: Request, response: Response, db: Db, 
 
 @router.post(
     "/logout",
+    operation_id="logout",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Revoke the session of a refresh token",
@@ -80,7 +71,6 @@ def refresh(body: RefreshRequest, request: Request, response: Response, db: Db, 
         "Revokes every refresh token of the given token's session. Answers 204 whatever the token "
         "(a token of another user is left untouched). Access tokens stay valid until they expire."
     ),
-    responses=_errors(e401="UNAUTHENTICATED: missing, invalid or expired access token"),
 )
 def logout(body: LogoutRequest, request: Request, caller: CurrentUser, db: Db, clock: ClockDep) -> Response:
     service.logout(db=db, clock=clock, caller=caller, refresh_token=body.refresh_token, request_id=request_id_of(request))

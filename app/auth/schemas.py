@@ -13,10 +13,7 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 
 
-Email = Annotated[
-    EmailAddress,
-    Field(max_length=254, description="Trimmed and lower-cased before use", examples=["ada@example.com"]),
-]
+Email = EmailAddress
 NewPassword = Annotated[
     str,
     Field(
@@ -54,7 +51,7 @@ class LogoutRequest(StrictInput):
 class TokenPair(CamelModel):
     access_token: str
     refresh_token: str = Field(description="Opaque, single use: each refresh returns a new one")
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    token_type: Literal["bearer"]
     expires_in: int = Field(description="Seconds until the access token expires")
 
 

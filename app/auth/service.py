@@ -41,7 +41,8 @@ def _new_session(*, settings: Settings, clock: Clock, user_id: str, email: str, 
 
 def _token_pair(*, settings: Settings, clock: Clock, user_id: str, email: str, refresh_token: str) -> TokenPair:
     access = issue_access_token(settings=settings, user_id=user_id, email=email, now=clock.now())
-    return TokenPair(access_token=access, refresh_token=refresh_token, expires_in=settings.access_token_ttl_seconds)
+    bearer = "bearer"
+    return TokenPair(access_token=access, refresh_token=refresh_token, token_type=bearer, expires_in=settings.access_token_ttl_seconds)
 
 
 def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequest, request_id: str) -> AuthResponse:

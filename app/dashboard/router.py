@@ -9,16 +9,14 @@ from app.dashboard import service
 from app.dashboard.schemas import Dashboard
 from app.dependencies import Db
 from app.routing import JsonRoute
-from app.schemas import ErrorResponse
 
 router = APIRouter(
     prefix="/user",
     tags=["user"],
     route_class=JsonRoute,
-    responses={401: {"model": ErrorResponse, "description": "Missing, invalid or expired token"}},
 )
 
 
-@router.get("/dashboard", response_model=Dashboard, summary="Borrower figures, and lender figures for lenders")
+@router.get("/dashboard", operation_id="getDashboard", response_model=Dashboard, summary="Borrower figures, and lender figures for lenders")
 def get_dashboard(caller: CurrentUser, db: Db) -> Dashboard:
     return service.dashboard(db=db, user_id=caller.user_id, email=caller.email)

@@ -11,9 +11,8 @@ from app.clock import Clock, iso, utc_date
 from app.loans import ach, repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
 from app.loans.records import LoanRecord, is_loan_id
-from app.loans.schemas import Acceptance, AchDetailsIn, AchDetailsPublic, Declined, InvitationPublic, LoanPublic, LoanStatus
+from app.loans.schemas import Acceptance, AchDetails, AchDetailsInput, Declined, InvitationPage, LoanPage, LoanStatus
 from app.retry import retry_on_lost_race
-from app.schemas import Page
 from app.users import service as users_service
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal) -> tuple[Loa
 
 
 def accept_invitation(
-    *, db: Dynamo, clock: Clock, keys: ach.DataKeySource, lender: Principal, loan_id: str, details: AchDetailsIn, request_id: str
+    *, db: Dynamo, clock: Clock, keys: ach.DataKeySource, lender: Principal, loan_id: str, details: AchDetailsInput, request_id: str
 ) -> Acceptance:
     """ONE transaction: participation accepted, fundedAmount += contribution, ACH stored, lender role held.
 
@@ -85,7 +84,7 @@ def accept_invitation(
         amount=contribution,
         funded_amount=funded,
         loan_status=loan_status,
-        ach_details=AchDetailsPublic(
+        ach_details=AchDetails(
             account_holder_name=details.account_holder_name,
             account_type=details.account_type,
             routing_number_last4=ach.last4(details.routing_number),
@@ -123,7 +122,7 @@ def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: 
     return Declined(loan_id=loan_id, status="declined")
 
 
-def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> Page[InvitationPublic]:
+def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> InvitationPage:
     """Invitations still `invited` on pending loans: one Query on GSI1 + one BatchGetItem for live figures."""
     page = repository.invitation_page(db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor)
     loans = repository.loans_of_invitations(db, page.items)
@@ -132,10 +131,10 @@ def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: st
         for invitation in page.items
         if loans.get(invitation["loanId"], {}).get("status") == "pending"
     ]
-    return Page[InvitationPublic](items=items, next_cursor=page.next_cursor)
+    return InvitationPage(items=items, next_cursor=page.next_cursor)
 
 
-def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, cursor: str | None) -> Page[LoanPublic]:
+def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, cursor: str | None) -> LoanPage:
     """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
     page = repository.invitation_page(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
     loans = repository.loans_of_invitations(db, page.items)
@@ -145,4 +144,4 @@ def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, c
         loan = loans.get(invitation["loanId"])
         if loan is not None:
             items.append(views.loan_public(loan, [views.participant_of(invitation, loan["status"])], today))
-    return Page[LoanPublic](items=items, next_cursor=page.next_cursor)
+    return LoanPage(items=items, next_cursor=page.next_cursor)

@@ -9,7 +9,19 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from app.loans.ach import valid_routing_number
-from app.schemas import Amount, CamelModel, EmailAddress, Money, StrictInput, json_number_only
+from app.schemas import (
+    Amount,
+    CamelModel,
+    EmailAddress,
+    Money,
+    Page,
+    Percent,
+    StrictInput,
+    Timestamp,
+    json_number_only,
+    trimmed,
+    whole_number,
+)
 
 LoanStatus = Literal["pending", "active", "cancelled", "repaid"]
 ParticipationStatus = Literal["invited", "accepted", "declined"]
@@ -19,11 +31,20 @@ EventType = Literal["created", "accepted", "declined", "activated", "cancelled",
 InterestRate = Annotated[
     Decimal,
     BeforeValidator(json_number_only),
-    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "description": "Annual percent, at most 2 decimals"}),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 100,
+            "multipleOf": 0.01,
+            "description": "Annual percent, at most 2 decimals",
+            "examples": [7.25],
+        }
+    ),
     Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False, description="Annual percent, 0..100, at most 2 decimals"),
 ]
-TermMonths = Annotated[int, Field(ge=1, le=360, strict=True, description="Whole months, 1..360")]
-Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+TermMonths = Annotated[int, Field(ge=1, le=360, description="Whole months, 1..360", examples=[12]), BeforeValidator(whole_number)]
+Purpose = Annotated[str, trimmed(500)]
 LenderEmail = EmailAddress
 
 
@@ -49,7 +70,7 @@ class Participant(CamelModel):
     amount: Amount
     status: ParticipationStatus
     lender_id: str | None
-    responded_at: str | None
+    responded_at: Timestamp | None
     principal_repaid: Amount | None = Field(
         default=None, description="Principal returned to this lender (accepted, active or repaid loans)"
     )
@@ -66,7 +87,7 @@ class NextPayment(CamelModel):
     amount: Amount
 
 
-class LoanPublic(CamelModel):
+class Loan(CamelModel):
     """The `Loan` of the contract; an invited lender sees only their own participant."""
 
     loan_id: str
@@ -76,18 +97,18 @@ class LoanPublic(CamelModel):
     funded_amount: Amount
     purpose: str
     term_months: int
-    interest_rate: Amount
+    interest_rate: Percent
     status: LoanStatus
-    created_at: str
-    activated_at: str | None
+    created_at: Timestamp
+    activated_at: Timestamp | None
     lenders: list[Participant]
     outstanding_principal: Amount | None = Field(default=None, description="Principal still owed; null before activation")
     next_payment: NextPayment | None = Field(default=None, description="The oldest unpaid installment; null unless active")
     days_past_due: int = Field(default=0, description="Days since the oldest unpaid due date once it has passed, else 0")
-    repaid_at: str | None = None
+    repaid_at: Timestamp | None = None
 
 
-class InvitationPublic(CamelModel):
+class Invitation(CamelModel):
     """A pending invitation, with the loan's live fundedAmount."""
 
     loan_id: str
@@ -97,38 +118,43 @@ class InvitationPublic(CamelModel):
     amount: Amount = Field(description="This lender's contribution")
     funded_amount: Amount
     term_months: int
-    interest_rate: Amount
-    invited_at: str
+    interest_rate: Percent
+    invited_at: Timestamp
 
 
-HolderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+HolderName = Annotated[str, trimmed(100)]
 RoutingNumber = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{9}$"),
     AfterValidator(valid_routing_number),
-    Field(description="9 digits with a valid ABA checksum"),
+    Field(
+        description="9 digits with a valid ABA checksum (3, 7, 1 weights, sum divisible by 10); "
+        "a number that fails it is refused (422 VALIDATION_ERROR)",
+        json_schema_extra={"x-checksum": "ABA"},
+        examples=["021000021"],
+    ),
 ]
 AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,17}$"), Field(description="4..17 digits")]
 AccountType = Literal["checking", "savings"]
 
 
-class AchDetailsIn(StrictInput):
+class AchDetailsInput(StrictInput):
     account_holder_name: HolderName
     routing_number: RoutingNumber
     account_number: AccountNumber
     account_type: AccountType
 
     def __repr__(self) -> str:  # never let the numbers reach a log or a traceback
-        return f"AchDetailsIn(account_type={self.account_type!r}, ...)"
+        return f"AchDetailsInput(account_type={self.account_type!r}, ...)"
 
     __str__ = __repr__
 
 
 class AcceptRequest(StrictInput):
-    ach_details: AchDetailsIn
+    ach_details: AchDetailsInput
 
 
-class AchDetailsPublic(CamelModel):
+class AchDetails(CamelModel):
     account_holder_name: str
     account_type: AccountType
     routing_number_last4: str
@@ -141,7 +167,7 @@ class Acceptance(CamelModel):
     amount: Amount
     funded_amount: Amount
     loan_status: LoanStatus
-    ach_details: AchDetailsPublic
+    ach_details: AchDetails
 
 
 class Declined(CamelModel):
@@ -155,12 +181,20 @@ class LoanEvent(CamelModel):
     event_id: str
     type: EventType
     actor_id: str
-    at: str
+    at: Timestamp
     amount: Amount | None
     lender_email: str | None = None
     request_id: str
 
 
-class LoanEvents(CamelModel):
+class LoanEventPage(CamelModel):
     items: list[LoanEvent]
     next_cursor: None = Field(default=None, description="Always null: a loan's trail fits one page")
+
+
+class LoanPage(Page[Loan]):
+    """A page of loans, newest first."""
+
+
+class InvitationPage(Page[Invitation]):
+    """A page of pending invitations, newest first."""

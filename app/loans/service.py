@@ -14,9 +14,8 @@ from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
 from app.loans.records import LoanRecord, is_loan_id, is_pending_invitation
 from app.loans.repository import Actor, LenderFigures, Servicing
-from app.loans.schemas import LoanCreate, LoanEvents, LoanPublic, LoanStatus
+from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus
 from app.retry import retry_on_lost_race
-from app.schemas import Page
 from app.users import service as users_service
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def check_loan_rules(*, borrower: Principal, loan: LoanCreate) -> None:
 
 def create_loan(
     *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, idempotency_key: str | None = None
-) -> idempotency.Outcome[LoanPublic]:
+) -> idempotency.Outcome[Loan]:
     """The loan, its invitations and its `created` event in ONE transaction (plus the idempotency record)."""
     check_loan_rules(borrower=borrower, loan=loan)
     outcome = idempotency.run_once(
@@ -57,7 +56,7 @@ def create_loan(
         now=clock.now(),
         request_id=request_id,
         status=201,
-        model=LoanPublic,
+        model=Loan,
         work=lambda completion: _write_loan(db=db, clock=clock, borrower=borrower, loan=loan, request_id=request_id, completion=completion),
     )
     if not outcome.replayed:
@@ -67,7 +66,7 @@ def create_loan(
 
 def _write_loan(
     *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, completion: idempotency.Completion
-) -> LoanPublic:
+) -> Loan:
     user = users_service.get_user(db=db, user_id=borrower.user_id)
     if user is None:
         raise Unauthenticated("The account no longer exists")
@@ -101,34 +100,32 @@ def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal, with_events:
     return record
 
 
-def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> LoanPublic:
+def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Loan:
     """One strongly consistent Query of the loan's partition."""
     record = _visible_record(db, loan_id=loan_id, caller=caller)
     return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, today=utc_date(clock.now()))
 
 
-def my_loans(
-    *, db: Dynamo, clock: Clock, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None
-) -> Page[LoanPublic]:
+def my_loans(*, db: Dynamo, clock: Clock, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None) -> LoanPage:
     """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item)."""
     page = repository.loans_of_borrower(db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor)
     today = utc_date(clock.now())
     items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, today=today) for item in page.items]
-    return Page[LoanPublic](items=[item for item in items if item is not None], next_cursor=page.next_cursor)
+    return LoanPage(items=[item for item in items if item is not None], next_cursor=page.next_cursor)
 
 
-def loan_events(*, db: Dynamo, caller: Principal, loan_id: str) -> LoanEvents:
+def loan_events(*, db: Dynamo, caller: Principal, loan_id: str) -> LoanEventPage:
     """The loan's audit trail, oldest first; only the borrower may read it (404 for everyone else)."""
     record = _visible_record(db, loan_id=loan_id, caller=caller, with_events=True)
     if record.borrower_id != caller.user_id:
         raise LoanNotFound()
-    return LoanEvents(items=[views.event_public(item) for item in record.events])
+    return LoanEventPage(items=[views.event_public(item) for item in record.events])
 
 
-def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str) -> LoanPublic:
+def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str) -> Loan:
     """Borrower only, pending only; the loan and every invitation's loanStatus change in one transaction."""
 
-    def attempt() -> LoanPublic:
+    def attempt() -> Loan:
         record = _visible_record(db, loan_id=loan_id, caller=borrower)
         if record.borrower_id != borrower.user_id:
             raise Forbidden("Only the borrower can cancel a loan")

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.db.expressions import Item
 from app.loans.records import LoanRecord, loan_terms
-from app.loans.schemas import InvitationPublic, LoanEvent, LoanPublic, NextPayment, Participant
+from app.loans.schemas import Invitation, Loan, LoanEvent, NextPayment, Participant
 from app.servicing.schedule import first_installment
 
 SERVICED = ("active", "repaid")  # loan statuses with a schedule, repayments and lender figures
@@ -65,8 +65,8 @@ def servicing_fields(loan: Item, today: date) -> dict[str, Any]:
     }
 
 
-def loan_public(loan: Item, participants: list[Participant], today: date) -> LoanPublic:
-    return LoanPublic(
+def loan_public(loan: Item, participants: list[Participant], today: date) -> Loan:
+    return Loan(
         loan_id=loan["loanId"],
         borrower_id=loan["borrowerId"],
         borrower_name=loan["borrowerName"],
@@ -83,7 +83,7 @@ def loan_public(loan: Item, participants: list[Participant], today: date) -> Loa
     )
 
 
-def loan_seen_by(loan: Item, *, user_id: str, email: str, today: date) -> LoanPublic | None:
+def loan_seen_by(loan: Item, *, user_id: str, email: str, today: date) -> Loan | None:
     """A loan item as `user_id`/`email` may see it, from its participants list; None if they may not."""
     entries = [participant_of(entry, loan["status"]) for entry in loan.get("participants", [])]
     if loan["borrowerId"] == user_id:
@@ -92,7 +92,7 @@ def loan_seen_by(loan: Item, *, user_id: str, email: str, today: date) -> LoanPu
     return loan_public(loan, own, today) if own else None
 
 
-def record_seen_by(record: LoanRecord, *, user_id: str, email: str, today: date) -> LoanPublic:
+def record_seen_by(record: LoanRecord, *, user_id: str, email: str, today: date) -> Loan:
     """The borrower sees every participant (in the order they were invited); an invited lender sees only their own."""
     invitations = sorted(record.invitations, key=lambda item: record.participant_index(str(item["email"])))
     if record.borrower_id != user_id:
@@ -100,8 +100,8 @@ def record_seen_by(record: LoanRecord, *, user_id: str, email: str, today: date)
     return loan_public(record.loan, [participant_of(item, record.status) for item in invitations], today)
 
 
-def invitation_public(invitation: Item, loan: Item) -> InvitationPublic:
-    return InvitationPublic(
+def invitation_public(invitation: Item, loan: Item) -> Invitation:
+    return Invitation(
         loan_id=invitation["loanId"],
         borrower_name=invitation["borrowerName"],
         purpose=invitation["purpose"],

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from app.loans.schemas import LoanStatus
-from app.schemas import Amount, CamelModel, Money, StrictInput
+from app.schemas import Amount, CamelModel, Money, Page, StrictInput, Timestamp
 
 InstallmentStatus = Literal["upcoming", "partial", "paid", "late"]
 
@@ -64,8 +64,12 @@ class Repayment(CamelModel):
     amount: Amount
     principal: Amount
     interest: Amount
-    recorded_at: str
+    recorded_at: Timestamp
     recorded_by: str
     outstanding_principal_after: Amount
     loan_status: LoanStatus
     distributions: list[Distribution]
+
+
+class RepaymentPage(Page[Repayment]):
+    """A page of repayments, newest first."""

@@ -18,11 +18,10 @@ from app.errors import Forbidden
 from app.loans import service as loans_service
 from app.loans.records import LoanRecord, loan_terms
 from app.retry import retry_on_lost_race
-from app.schemas import Page
 from app.servicing import allocation, distribution, repository
 from app.servicing import schedule as rules
 from app.servicing.errors import LoanNotActive, OverpaymentRefused
-from app.servicing.schemas import Distribution, Installment, Payoff, Repayment, RepaymentCreate, Schedule
+from app.servicing.schemas import Distribution, Installment, Payoff, Repayment, RepaymentCreate, RepaymentPage, Schedule
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
@@ -211,10 +210,10 @@ def _repayment_of(item: Item, *, only_lender: str | None) -> Repayment:
     return Repayment.model_validate({**item, "distributions": distributions})
 
 
-def list_repayments(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, cursor: str | None) -> Page[Repayment]:
+def list_repayments(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, cursor: str | None) -> RepaymentPage:
     """Newest first; an accepted lender sees only their own distribution in each."""
     record, is_borrower = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
     _serviced(record)
     page = repository.repayment_page(db, loan_id=record.loan_id, limit=limit, cursor=cursor)
     only = None if is_borrower else caller.user_id
-    return Page[Repayment](items=[_repayment_of(item, only_lender=only) for item in page.items], next_cursor=page.next_cursor)
+    return RepaymentPage(items=[_repayment_of(item, only_lender=only) for item in page.items], next_cursor=page.next_cursor)

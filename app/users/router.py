@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from app.auth.dependencies import CurrentUser
 from app.dependencies import ClockDep, Db
 from app.routing import JsonRoute
-from app.schemas import ErrorResponse
 from app.users import service
 from app.users.schemas import Profile, ProfileUpdate
 
@@ -15,17 +14,17 @@ router = APIRouter(
     prefix="/user",
     tags=["user"],
     route_class=JsonRoute,
-    responses={401: {"model": ErrorResponse, "description": "Missing, invalid or expired token"}},
 )
 
 
-@router.get("/profile", response_model=Profile, summary="The caller's profile")
+@router.get("/profile", operation_id="getProfile", response_model=Profile, summary="The caller's profile")
 def get_profile(caller: CurrentUser, db: Db) -> Profile:
     return service.get_profile(db=db, user_id=caller.user_id)
 
 
 @router.patch(
     "/profile",
+    operation_id="updateProfile",
     response_model=Profile,
     summary="Change firstName, lastName or phone (phone null removes it); other fields are refused",
 )

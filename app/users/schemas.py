@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
 
-from app.schemas import CamelModel, PersonName, Phone, Role, StrictInput
+from pydantic import Field, WithJsonSchema, field_validator
+
+from app.schemas import NOT_BLANK, CamelModel, PersonName, Phone, Role, StrictInput, Timestamp
 
 
 class Profile(CamelModel):
@@ -16,14 +18,20 @@ class Profile(CamelModel):
     last_name: str
     phone: str | None
     roles: list[Role] = Field(description="Sorted; always contains borrower")
-    created_at: str
+    created_at: Timestamp
 
 
 class ProfileUpdate(StrictInput):
     """Only these fields are writable; any other field (email, roles, ...) is a 422 naming it."""
 
-    first_name: PersonName | None = None
-    last_name: PersonName | None = None
+    # null is refused (a name cannot be removed), so the schema publishes a plain string
+    first_name: Annotated[
+        PersonName | None, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK, "examples": ["Ada"]})
+    ] = None
+    last_name: Annotated[
+        PersonName | None,
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK, "examples": ["Lovelace"]}),
+    ] = None
     phone: Phone | None = Field(default=None, description="E.164, e.g. +14155550123; null removes it")
 
     @field_validator("first_name", "last_name", mode="before")

@@ -205,3 +205,10 @@ def test_invited_user_becomes_visible_as_lender(client: TestClient, app: FastAPI
     pending = exact(client.get("/lender/pending", headers=lender.headers))
 
     assert [item["loanId"] for item in pending["items"]] == [loan["loanId"]]
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_a_valid_term(client: TestClient, borrower: TestUser) -> None:
+    # JSON Schema calls 12.0 an integer, and the published schema says termMonths is one
+    response = post_json(client, "/loans", loan_body([("a@example.com", "10.00")], termMonths=Decimal("12.0")), borrower.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["termMonths"] == 12
