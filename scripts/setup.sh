@@ -33,3 +33,13 @@ export PATH="$PWD/.venv/bin:$PATH"
 if [ -z "${DYNAMODB_ENDPOINT_URL:-}" ] && [ "${TEST_BACKEND:-}" != "moto" ]; then
   python scripts/dynamodb_local.py install >/dev/null
 fi
+
+# A headless browser for tests/e2e: Debian's chromium, driven by Playwright for Python (its own browser
+# download cannot be used here). Installed with apt when missing and we are root, like Java above;
+# otherwise the browser tests skip and say why. CHROMIUM_PATH names another Chromium-based browser.
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing chromium for the browser tests ..."
+  if ! apt-cache show chromium >/dev/null 2>&1 || ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
