@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.auth.dependencies import CurrentUser
 from app.dashboard import service
 from app.dashboard.schemas import Dashboard
-from app.dependencies import Db
+from app.dependencies import ClockDep, Db
 from app.routing import JsonRoute
 
 router = APIRouter(
@@ -18,5 +18,5 @@ router = APIRouter(
 
 
 @router.get("/dashboard", operation_id="getDashboard", response_model=Dashboard, summary="Borrower figures, and lender figures for lenders")
-def get_dashboard(caller: CurrentUser, db: Db) -> Dashboard:
-    return service.dashboard(db=db, user_id=caller.user_id, email=caller.email)
+def get_dashboard(caller: CurrentUser, db: Db, clock: ClockDep) -> Dashboard:
+    return service.dashboard(db=db, clock=clock, user_id=caller.user_id, email=caller.email)

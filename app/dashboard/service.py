@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from app.dashboard.schemas import BorrowerStats, Dashboard, LenderStats
+from app.clock import Clock, utc_date
+from app.dashboard.schemas import BorrowerStats, Dashboard, LenderStats, UpcomingPayment
 from app.errors import Unauthenticated
 from app.loans import service as loans_service
 from app.users import service as users_service
@@ -23,10 +25,13 @@ def _total(items: Iterable[Item], attribute: str) -> Decimal:
     return sum((Decimal(item[attribute]) for item in items), ZERO)
 
 
-def borrower_stats(loans: list[Item]) -> BorrowerStats:
-    """Figures over the loans a user borrows; cancelled loans count only in totalLoans/cancelledLoans."""
-    by_status = {status: [loan for loan in loans if loan["status"] == status] for status in ("pending", "active", "cancelled")}
+def borrower_stats(loans: list[Item], today: date) -> BorrowerStats:
+    """Figures over the loans a user borrows; cancelled and repaid loans count only in their own counters and totalLoans."""
+    by_status = {status: [loan for loan in loans if loan["status"] == status] for status in ("pending", "active", "cancelled", "repaid")}
     live = by_status["pending"] + by_status["active"]
+    serviced = [(loan, loans_service.servicing_of(loan, today)) for loan in by_status["active"]]
+    upcoming = [(view.next_payment.due_date, str(loan["loanId"]), view.next_payment) for loan, view in serviced if view.next_payment]
+    earliest = min(upcoming, key=lambda entry: (entry[0], entry[1]), default=None)
     return BorrowerStats(
         total_loans=len(loans),
         pending_loans=len(by_status["pending"]),
@@ -35,6 +40,12 @@ def borrower_stats(loans: list[Item]) -> BorrowerStats:
         total_requested=_total(live, "amount"),
         total_funded=_total(live, "fundedAmount"),
         active_borrowed=_total(by_status["active"], "amount"),
+        repaid_loans=len(by_status["repaid"]),
+        outstanding_principal=sum((view.outstanding_principal or ZERO for _, view in serviced), ZERO),
+        late_loans=sum(1 for _, view in serviced if view.days_past_due > 0),
+        next_payment=None
+        if earliest is None
+        else UpcomingPayment(loan_id=earliest[1], due_date=earliest[2].due_date, amount=earliest[2].amount),
     )
 
 
@@ -43,6 +54,7 @@ def lender_stats(invitations: list[Item]) -> LenderStats:
     pending = [i for i in invitations if loans_service.is_pending_invitation(i)]
     accepted = [i for i in invitations if i["status"] == "accepted" and i["loanStatus"] in LIVE]
     active = [i for i in accepted if i["loanStatus"] == "active"]
+    serviced = [figures for i in invitations if (figures := loans_service.lender_figures_of(i)) is not None]
     return LenderStats(
         pending_invitations=len(pending),
         pending_amount=_total(pending, "amount"),
@@ -50,14 +62,17 @@ def lender_stats(invitations: list[Item]) -> LenderStats:
         total_committed=_total(accepted, "amount"),
         active_investments=_total(active, "amount"),
         declined_count=sum(1 for i in invitations if i["status"] == "declined"),
+        outstanding_principal=sum((outstanding for _, _, outstanding in serviced), ZERO),
+        principal_repaid=sum((principal for principal, _, _ in serviced), ZERO),
+        interest_earned=sum((interest for _, interest, _ in serviced), ZERO),
     )
 
 
-def dashboard(*, db: Dynamo, user_id: str, email: str) -> Dashboard:
+def dashboard(*, db: Dynamo, clock: Clock, user_id: str, email: str) -> Dashboard:
     """At most two Queries: the user's GSI1 partition (user + loans), then their invitations if a lender."""
     user, loans = loans_service.borrower_overview(db=db, user_id=user_id)
     if user is None:
         raise Unauthenticated("The account no longer exists")
     roles = sorted(users_service.roles_of(user))
     lender = lender_stats(loans_service.invitations_of(db=db, email=email)) if users_service.LENDER in roles else None
-    return Dashboard(roles=roles, borrower=borrower_stats(loans), lender=lender)
+    return Dashboard(roles=roles, borrower=borrower_stats(loans, utc_date(clock.now())), lender=lender)

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 from app.db.expressions import Item
-from app.db.table import SORT_KEY
 from app.servicing.schedule import Terms
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -41,11 +40,10 @@ def loan_terms(loan: Item) -> Terms:
 
 @dataclass
 class LoanRecord:
-    """One loan partition as read: the loan item, its invitation items (by email) and, if asked, its events."""
+    """One loan partition as read: the loan item and its invitation items (by email)."""
 
     loan: Item
     invitations: list[Item]
-    events: list[Item]
 
     @property
     def loan_id(self) -> str:
@@ -72,6 +70,4 @@ class LoanRecord:
         loan = next((item for item in items if item.get("entity") == "loan"), None)
         if loan is None:
             return None
-        invitations = [item for item in items if item.get("entity") == "invitation"]
-        events = sorted((item for item in items if item.get("entity") == "event"), key=lambda item: str(item[SORT_KEY]))
-        return cls(loan=loan, invitations=invitations, events=events)
+        return cls(loan=loan, invitations=[item for item in items if item.get("entity") == "invitation"])

@@ -2,7 +2,7 @@
 
 Every read is one call on known keys (see docs/data-model.md, "Access patterns"):
   a loan with its participants   Query PK = LOAN#<id>, SK >= INVITE#   (strongly consistent)
-  a loan with its audit trail    Query PK = LOAN#<id>, SK >= EVENT#    (events, invitations, loan)
+  a loan's audit trail          Query PK = LOAN#<id>, begins_with(SK, EVENT#), a page at a time
   a borrower's loans             Query GSI1 SK = USER#<id>, begins_with(PK, LOAN#), newest first
   a borrower's whole partition   Query GSI1 SK = USER#<id> (the user item and every loan: the dashboard)
   an email's invitations         Query GSI1 SK = INVITE#<email>, begins_with(PK, LOAN#), newest first
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 
 from app.clock import uuid7
 from app.db.dynamo import Dynamo, Page
@@ -34,32 +36,61 @@ from app.loans.transitions import Actor, LenderFigures, Servicing
 __all__ = ["Actor", "LenderFigures", "NewLoan", "Servicing", "ach_item", "new_loan_items"]
 
 _GSI_NAMES = {"#gsiPartition": SORT_KEY, "#gsiSort": PARTITION_KEY}
+
+
+@dataclass(frozen=True)
+class LateAsOf:
+    """What "late" means today: a next due date before `today`, or activated before `activated_before` (UTC dates)."""
+
+    today: date
+    activated_before: date
+
+
 NOT_PENDING_TO_CANCEL = "Only a pending loan can be cancelled"
 
 
 # --- reads -------------------------------------------------------------------------------------------
 
 
-def read_loan(db: Dynamo, *, loan_id: str, with_events: bool = False) -> LoanRecord | None:
-    """One strongly consistent Query of the loan's partition (ACH items are never read here)."""
-    start = EVENT if with_events else INVITE
+def read_loan(db: Dynamo, *, loan_id: str) -> LoanRecord | None:
+    """One strongly consistent Query of the loan's partition: invitations and the loan (ACH and events sort before)."""
     condition = Expression(
         "#pk = :pk AND #sk >= :start",
         names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-        values={":pk": loan_partition(loan_id), ":start": start},
+        values={":pk": loan_partition(loan_id), ":start": INVITE},
     )
     return LoanRecord.of(db.query_all(condition, consistent=True))
 
 
-def loans_of_borrower(db: Dynamo, *, borrower_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
-    """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation)."""
+def loans_of_borrower(
+    db: Dynamo, *, borrower_id: str, status: str | None, limit: int, cursor: str | None, late: LateAsOf | None = None
+) -> Page:
+    """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation); `late`: active and past due."""
     condition = Expression(
         "#gsiPartition = :user AND begins_with(#gsiSort, :loan)",
         names=dict(_GSI_NAMES),
         values={":user": user_partition(borrower_id), ":loan": LOAN},
     )
     where = Expression("#status = :status", names={"#status": "status"}, values={":status": status}) if status else None
+    if late is not None:
+        # Past due: the stored next due date is before today, or (never repaid, so none is stored) the loan
+        # was activated early enough that its first due date has passed.
+        where = Expression(
+            "#status = :active AND (nextDueDate < :today OR (attribute_not_exists(nextDueDate) AND activatedAt < :activatedBefore))",
+            names={"#status": "status"},
+            values={":active": "active", ":today": late.today.isoformat(), ":activatedBefore": late.activated_before.isoformat()},
+        )
     return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
+
+
+def event_page(db: Dynamo, *, loan_id: str, limit: int, cursor: str | None) -> Page:
+    """A page of the loan's audit events, oldest first (event ids are time-ordered)."""
+    condition = Expression(
+        "#pk = :pk AND begins_with(#sk, :event)",
+        names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+        values={":pk": loan_partition(loan_id), ":event": EVENT},
+    )
+    return db.query(condition, limit=limit, cursor=cursor, consistent=True)
 
 
 def borrower_partition(db: Dynamo, *, user_id: str) -> tuple[Item | None, list[Item]]:

@@ -48,10 +48,13 @@ def my_loans(
     db: Db,
     clock: ClockDep,
     status: Annotated[LoanStatus | None, Query(description="Only loans in this status")] = None,
+    late: Annotated[
+        bool, Query(description="true: only active loans past due today (daysPastDue > 0); status, if sent, must be active")
+    ] = False,
     limit: Annotated[Limit, Query()] = 20,
     cursor: Cursor = None,
 ) -> LoanPage:
-    return service.my_loans(db=db, clock=clock, borrower=caller, status=status, limit=limit, cursor=cursor)
+    return service.my_loans(db=db, clock=clock, borrower=caller, status=status, limit=limit, cursor=cursor, late=late)
 
 
 @router.get("/{loanId}", operation_id="getLoan", response_model=Loan, summary="A loan (an invited lender sees only their own participant)")
@@ -77,5 +80,7 @@ def cancel_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, r
     description="Every state change (created, accepted, declined, activated, cancelled) with who, when, "
     "the amount and the request id; written in the same transaction as the change.",
 )
-def loan_events(loan_id: LoanId, caller: CurrentUser, db: Db) -> LoanEventPage:
-    return service.loan_events(db=db, caller=caller, loan_id=loan_id)
+def loan_events(
+    loan_id: LoanId, caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
+) -> LoanEventPage:
+    return service.loan_events(db=db, caller=caller, loan_id=loan_id, limit=limit, cursor=cursor)

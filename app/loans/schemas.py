@@ -187,9 +187,8 @@ class LoanEvent(CamelModel):
     request_id: str
 
 
-class LoanEventPage(CamelModel):
-    items: list[LoanEvent]
-    next_cursor: None = Field(default=None, description="Always null: a loan's trail fits one page")
+class LoanEventPage(Page[LoanEvent]):
+    """A page of a loan's audit trail, oldest first."""
 
 
 class LoanPage(Page[Loan]):

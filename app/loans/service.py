@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -14,8 +16,9 @@ from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
 from app.loans.records import LoanRecord, is_loan_id, is_pending_invitation
 from app.loans.repository import Actor, LenderFigures, Servicing
-from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus
+from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus, NextPayment
 from app.retry import retry_on_lost_race
+from app.servicing.schedule import latest_activation_already_due
 from app.users import service as users_service
 
 if TYPE_CHECKING:
@@ -92,9 +95,9 @@ def _write_loan(
     return public
 
 
-def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal, with_events: bool = False) -> LoanRecord:
+def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal) -> LoanRecord:
     """The loan partition if the caller is its borrower or invited to it; 404 otherwise (never reveal it exists)."""
-    record = repository.read_loan(db, loan_id=loan_id, with_events=with_events) if is_loan_id(loan_id) else None
+    record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
     if record is None or (record.borrower_id != caller.user_id and record.invitation_of(caller.email) is None):
         raise LoanNotFound()
     return record
@@ -106,20 +109,33 @@ def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Lo
     return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, today=utc_date(clock.now()))
 
 
-def my_loans(*, db: Dynamo, clock: Clock, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None) -> LoanPage:
-    """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item)."""
-    page = repository.loans_of_borrower(db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor)
+def my_loans(
+    *, db: Dynamo, clock: Clock, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None, late: bool = False
+) -> LoanPage:
+    """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item).
+
+    `late`: only active loans past due today (daysPastDue > 0), decided by the Query's filter from the
+    stored next due date or, for a loan never repaid, from its activation date.
+    """
     today = utc_date(clock.now())
+    if late and status not in (None, "active"):
+        reason = "late=true lists active loans only: send status=active or no status"
+        raise RuleViolation(reason, details=[{"field": "late", "location": "query", "reason": reason}])
+    late_as_of = None
+    if late:
+        late_as_of = repository.LateAsOf(today=today, activated_before=latest_activation_already_due(today) + timedelta(days=1))
+    page = repository.loans_of_borrower(db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor, late=late_as_of)
     items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, today=today) for item in page.items]
     return LoanPage(items=[item for item in items if item is not None], next_cursor=page.next_cursor)
 
 
-def loan_events(*, db: Dynamo, caller: Principal, loan_id: str) -> LoanEventPage:
-    """The loan's audit trail, oldest first; only the borrower may read it (404 for everyone else)."""
-    record = _visible_record(db, loan_id=loan_id, caller=caller, with_events=True)
+def loan_events(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, cursor: str | None) -> LoanEventPage:
+    """A page of the loan's audit trail, oldest first; only the borrower may read it (404 for everyone else)."""
+    record = _visible_record(db, loan_id=loan_id, caller=caller)
     if record.borrower_id != caller.user_id:
         raise LoanNotFound()
-    return LoanEventPage(items=[views.event_public(item) for item in record.events])
+    page = repository.event_page(db, loan_id=loan_id, limit=limit, cursor=cursor)
+    return LoanEventPage(items=[views.event_public(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str) -> Loan:
@@ -169,3 +185,23 @@ def loan_for_servicing(*, db: Dynamo, caller: Principal, loan_id: str) -> tuple[
 def repayment_operations(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
     """The loan's operations of a repayment transaction (the loan first: it carries the race condition)."""
     return repository.repayment_operations(record, actor, servicing)
+
+
+def servicing_of(loan: Item, today: date) -> ServicingView:
+    """A loan item's outstanding principal, next payment and days past due as of `today` (read-time defaults included)."""
+    fields = views.servicing_fields(loan, today)
+    return ServicingView(
+        outstanding_principal=fields["outstanding_principal"], next_payment=fields["next_payment"], days_past_due=fields["days_past_due"]
+    )
+
+
+def lender_figures_of(invitation: Item) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(principal repaid, interest paid, outstanding) of an accepted invitation on an active or repaid loan, else None."""
+    return views.lender_figures(invitation, str(invitation.get("loanStatus", "")))
+
+
+@dataclass(frozen=True)
+class ServicingView:
+    outstanding_principal: Decimal | None
+    next_payment: NextPayment | None
+    days_past_due: int

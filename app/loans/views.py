@@ -21,18 +21,24 @@ def participant_of(item: Item, loan_status: str) -> Participant:
     An accepted lender of an active or repaid loan also shows their figures; items written before
     any repayment have none yet and read as nothing repaid, the whole contribution outstanding.
     """
-    amount = Decimal(item["amount"])
-    serviced = item["status"] == "accepted" and loan_status in SERVICED
+    figures = lender_figures(item, loan_status)
     return Participant(
         email=item["email"],
-        amount=amount,
+        amount=Decimal(item["amount"]),
         status=item["status"],
         lender_id=item.get("lenderId"),
         responded_at=item.get("respondedAt"),
-        principal_repaid=item.get("principalRepaid", ZERO) if serviced else None,
-        interest_paid=item.get("interestPaid", ZERO) if serviced else None,
-        outstanding_principal=item.get("outstandingPrincipal", amount) if serviced else None,
+        principal_repaid=figures[0] if figures else None,
+        interest_paid=figures[1] if figures else None,
+        outstanding_principal=figures[2] if figures else None,
     )
+
+
+def lender_figures(item: Item, loan_status: str) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(principal repaid, interest paid, outstanding principal) of an accepted participation on an active or repaid loan."""
+    if item["status"] != "accepted" or loan_status not in SERVICED:
+        return None
+    return item.get("principalRepaid", ZERO), item.get("interestPaid", ZERO), item.get("outstandingPrincipal", Decimal(item["amount"]))
 
 
 def servicing_fields(loan: Item, today: date) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import decimal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -151,6 +151,18 @@ def amortize(terms: Terms, *, balance: Decimal, first_number: int) -> list[Insta
             out.append(Installment(number, when, principal + interest, principal, interest, remaining))
             number += 1
     return out
+
+
+def latest_activation_already_due(today: date) -> date:
+    """The latest activation date whose first due date is before `today` (due dates grow with activation dates).
+
+    A loan activated on or before it, and never repaid since, is late today: the read-time rule the
+    late filter of a loan list applies to loans that have no stored next due date yet.
+    """
+    day = today - timedelta(days=28)  # no first due date comes sooner than 28 days after activation
+    while due_date(day, 1) >= today:
+        day -= timedelta(days=1)
+    return day
 
 
 def first_installment(terms: Terms) -> Installment:

@@ -63,7 +63,7 @@ def test_twenty_lenders_accepting_twice_at_once_fund_the_loan_exactly_once(clien
     assert view["status"] == "active" and view["activatedAt"] is not None
     assert view["fundedAmount"] == amount == Decimal("1000.20")
     assert all(lender["status"] == "accepted" for lender in view["lenders"])
-    events = Counter(event["type"] for event in client.get(f"/loans/{loan_id}/events", headers=borrower.headers).json()["items"])
+    events = Counter(event["type"] for event in client.get(f"/loans/{loan_id}/events?limit=100", headers=borrower.headers).json()["items"])
     assert events == {"created": 1, "accepted": 20, "activated": 1}
 
 
@@ -94,7 +94,9 @@ def test_cancel_racing_the_final_accept_never_both_win(client: TestClient, app: 
         else:
             outcomes["activated"] += 1
             assert view["status"] == "active" and view["fundedAmount"] == view["amount"]
-        types = Counter(event["type"] for event in client.get(f"/loans/{loan_id}/events", headers=borrower.headers).json()["items"])
+        types = Counter(
+            event["type"] for event in client.get(f"/loans/{loan_id}/events?limit=100", headers=borrower.headers).json()["items"]
+        )
         assert types["cancelled"] + types["activated"] == 1
     assert sum(outcomes.values()) == 20
 
@@ -153,6 +155,6 @@ def test_cancel_racing_a_partial_accept_reports_the_funds_it_cancelled(client: T
         assert view["fundedAmount"] == expected
         assert exact(cancelled)["fundedAmount"] == expected
         assert exact(cancelled)["lenders"] == view["lenders"]
-        events = client.get(f"/loans/{loan_id}/events", headers=borrower.headers)
+        events = client.get(f"/loans/{loan_id}/events?limit=100", headers=borrower.headers)
         cancel_event = next(event for event in exact(events)["items"] if event["type"] == "cancelled")
         assert cancel_event["amount"] == expected

@@ -127,3 +127,23 @@ def test_events_keep_their_order_whatever_the_clock_says(client: TestClient, app
     decline(client, people["max"], loan_id)
     # Then: the trail is still in the order things happened
     assert [event["type"] for event in trail(client, people["bea"], loan_id)] == ["created", "accepted", "declined"]
+
+
+def test_the_audit_trail_paginates_oldest_first(client: TestClient, people: dict[str, TestUser], loan: dict[str, Any]) -> None:
+    # Given: created, then two acceptances and the activation (4 events); When: read two at a time
+    loan_id = loan["loanId"]
+    for lender in (people["lou"], people["max"]):
+        assert accept(client, lender, loan_id).status_code == 200
+    pages, cursor = [], None
+    while True:
+        url = f"/loans/{loan_id}/events?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=people["bea"].headers).json()
+        pages.append([event["type"] for event in page["items"]])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    # Then: pages of two, in the order things happened, nothing twice
+    assert [kind for page in pages for kind in page] == ["created", "accepted", "accepted", "activated"]
+    assert all(len(page) <= 2 for page in pages)
+    tampered = client.get(f"/loans/{loan_id}/events?limit=2&cursor=abc.def", headers=people["bea"].headers)
+    assert tampered.status_code == 422 and tampered.json()["error"]["details"][0]["field"] == "cursor"

@@ -62,6 +62,16 @@ def money(value: str) -> Decimal:
     return Decimal(value)
 
 
+def next_payment_of(client: TestClient, borrower: TestUser, amount: str) -> dict[str, Any]:
+    """The next payment of the borrower's active loan of `amount`, as GET /loans/my-loans shows it."""
+    (loan,) = [
+        loan
+        for loan in exact(client.get("/loans/my-loans?status=active", headers=borrower.headers))["items"]
+        if loan["amount"] == money(amount)
+    ]
+    return {"loanId": loan["loanId"], **loan["nextPayment"]}
+
+
 @pytest.fixture
 def history(app: FastAPI, client: TestClient) -> dict[str, TestUser]:
     """Given: B borrows four loans and lends on five of C's; L and M lend to B (and L is invited by C)."""
@@ -99,6 +109,10 @@ def test_dual_role_user_gets_both_sets_of_figures(client: TestClient, history: d
         "totalRequested": money("1600.09"),
         "totalFunded": money("1200.10"),
         "activeBorrowed": money("1000.10"),
+        "repaidLoans": 0,
+        "outstandingPrincipal": money("1000.10"),
+        "lateLoans": 0,
+        "nextPayment": next_payment_of(client, history["b"], "1000.10"),
     }
     assert board["lender"] == {
         "pendingInvitations": 1,
@@ -107,6 +121,9 @@ def test_dual_role_user_gets_both_sets_of_figures(client: TestClient, history: d
         "totalCommitted": money("140.00"),
         "activeInvestments": money("40.00"),
         "declinedCount": 1,
+        "outstandingPrincipal": money("40.00"),
+        "principalRepaid": 0,
+        "interestEarned": 0,
     }
 
 
@@ -121,6 +138,9 @@ def test_lender_figures_follow_each_loans_fate(client: TestClient, history: dict
         "totalCommitted": money("800.05"),
         "activeInvestments": money("600.05"),
         "declinedCount": 0,
+        "outstandingPrincipal": money("600.05"),
+        "principalRepaid": 0,
+        "interestEarned": 0,
     }
     assert lou["borrower"]["totalLoans"] == 0 and lou["borrower"]["totalRequested"] == 0
     max_ = market.dashboard(history["m"])
@@ -131,6 +151,9 @@ def test_lender_figures_follow_each_loans_fate(client: TestClient, history: dict
         "totalCommitted": money("400.05"),
         "activeInvestments": money("400.05"),
         "declinedCount": 0,
+        "outstandingPrincipal": money("400.05"),
+        "principalRepaid": 0,
+        "interestEarned": 0,
     }
 
 
@@ -145,6 +168,10 @@ def test_borrower_only_user_has_no_lender_figures(client: TestClient, history: d
         "totalRequested": money("490.25"),
         "totalFunded": money("140.00"),
         "activeBorrowed": money("40.00"),
+        "repaidLoans": 0,
+        "outstandingPrincipal": money("40.00"),
+        "lateLoans": 0,
+        "nextPayment": next_payment_of(client, history["c"], "40.00"),
     }
 
 
@@ -160,6 +187,10 @@ def test_new_user_dashboard_is_all_zero(app: FastAPI, client: TestClient) -> Non
             "totalRequested": 0,
             "totalFunded": 0,
             "activeBorrowed": 0,
+            "repaidLoans": 0,
+            "outstandingPrincipal": 0,
+            "lateLoans": 0,
+            "nextPayment": None,
         },
         "lender": None,
     }

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from app.dashboard.service import borrower_stats, lender_stats
 
+TODAY = date(2026, 11, 24)
 
-def loan(status: str, amount: str, funded: str) -> dict[str, object]:
-    return {"entity": "loan", "status": status, "amount": Decimal(amount), "fundedAmount": Decimal(funded)}
+
+def loan(status: str, amount: str, funded: str, **servicing: object) -> dict[str, object]:
+    terms = {"loanId": f"loan-{amount}", "interestRate": Decimal("12"), "termMonths": 12, "activatedAt": "2026-11-20T10:00:00Z"}
+    return {"entity": "loan", "status": status, "amount": Decimal(amount), "fundedAmount": Decimal(funded), **terms, **servicing}
 
 
 def invitation(status: str, loan_status: str, amount: str) -> dict[str, object]:
@@ -22,7 +26,8 @@ def test_borrower_stats_leave_cancelled_loans_out_of_the_sums() -> None:
             loan("active", "500.00", "500.00"),
             loan("cancelled", "999.99", "100.00"),
             loan("pending", "0.01", "0"),
-        ]
+        ],
+        TODAY,
     )
     assert (stats.total_loans, stats.pending_loans, stats.active_loans, stats.cancelled_loans) == (4, 2, 1, 1)
     assert stats.total_requested == Decimal("1500.11")
@@ -31,7 +36,7 @@ def test_borrower_stats_leave_cancelled_loans_out_of_the_sums() -> None:
 
 
 def test_borrower_stats_of_nobody_are_zero() -> None:
-    stats = borrower_stats([])
+    stats = borrower_stats([], TODAY)
     assert stats.total_loans == 0 and stats.total_requested == Decimal("0") and stats.active_borrowed == Decimal("0")
 
 
@@ -55,5 +60,44 @@ def test_lender_stats_follow_the_loan_status_on_each_invitation() -> None:
 
 
 def test_amounts_serialise_as_exact_json_numbers() -> None:
-    body = borrower_stats([loan("active", "0.10", "0.10"), loan("active", "0.20", "0.20")]).model_dump_json(by_alias=True)
+    body = borrower_stats([loan("active", "0.10", "0.10"), loan("active", "0.20", "0.20")], TODAY).model_dump_json(by_alias=True)
     assert '"totalRequested":"0.30"' in body or '"totalRequested":0.30' in body
+
+
+def test_borrower_servicing_figures_come_from_the_loan_items_with_read_time_defaults() -> None:
+    # Given: one loan never repaid (first installment due 2026-12-20), one repaid in part and late, one repaid
+    never_repaid = loan("active", "1000.00", "1000.00")
+    late = loan(
+        "active", "600.00", "600.00", outstandingPrincipal=Decimal("450.00"), nextDueDate="2026-11-10", nextDueAmount=Decimal("53.31")
+    )
+    repaid = loan("repaid", "100.00", "100.00", outstandingPrincipal=Decimal("0"))
+    stats = borrower_stats([never_repaid, late, repaid], TODAY)
+    # Then: outstanding over active loans, one late, the earliest unpaid installment next
+    assert (stats.repaid_loans, stats.late_loans, stats.outstanding_principal) == (1, 1, Decimal("1450.00"))
+    assert stats.next_payment is not None
+    assert (stats.next_payment.loan_id, stats.next_payment.due_date, stats.next_payment.amount) == (
+        "loan-600.00",
+        date(2026, 11, 10),
+        Decimal("53.31"),
+    )
+
+
+def test_lender_servicing_figures_add_up_accepted_participations_on_active_and_repaid_loans() -> None:
+    repaid_part = {**invitation("accepted", "active", "600.00"), "principalRepaid": Decimal("47.31"), "interestPaid": Decimal("6.00")}
+    repaid_part["outstandingPrincipal"] = Decimal("552.69")
+    stats = lender_stats(
+        [
+            repaid_part,
+            invitation("accepted", "active", "250.00"),  # never repaid: the whole contribution outstanding
+            {
+                **invitation("accepted", "repaid", "150.00"),
+                "principalRepaid": Decimal("150.00"),
+                "interestPaid": Decimal("3.82"),
+                "outstandingPrincipal": Decimal("0"),
+            },
+            invitation("accepted", "pending", "99.00"),
+        ]
+    )
+    assert stats.outstanding_principal == Decimal("802.69")
+    assert stats.principal_repaid == Decimal("197.31")
+    assert stats.interest_earned == Decimal("9.82")
