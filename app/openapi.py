@@ -51,6 +51,7 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
         422: ("OVERPAYMENT", "IDEMPOTENCY_KEY_REUSED"),
     },
     "listRepayments": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
+    "getStatement": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
 }
 IDEMPOTENT = ("createLoan", "recordRepayment")
 

@@ -146,6 +146,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/loans/{loanId}/repayments"): Row(
         lambda s, h, loan: s.client.post(f"/loans/{loan}/repayments", json={"amount": 10}, headers=h), by_role(409, 404, 404)
     ),
+    ("GET", "/loans/{loanId}/statement"): Row(
+        lambda s, h, loan: s.client.get(f"/loans/{loan}/statement", headers=h), by_role(409, 404, 404)
+    ),
 }
 
 
@@ -208,4 +211,4 @@ def test_lists_show_only_what_the_caller_may_see(scene: Scene, shared_loan: dict
 
 
 def test_matrix_size() -> None:
-    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 21 * 7
+    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 22 * 7

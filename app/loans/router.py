@@ -49,7 +49,7 @@ def my_loans(
     clock: ClockDep,
     status: Annotated[LoanStatus | None, Query(description="Only loans in this status")] = None,
     late: Annotated[
-        bool, Query(description="true: only active loans past due today (daysPastDue > 0); status, if sent, must be active")
+        bool, Query(description="true: only active loans past due today (daysPastDue > 0); with another status the list is empty")
     ] = False,
     limit: Annotated[Limit, Query()] = 20,
     cursor: Cursor = None,

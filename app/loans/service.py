@@ -119,8 +119,7 @@ def my_loans(
     """
     today = utc_date(clock.now())
     if late and status not in (None, "active"):
-        reason = "late=true lists active loans only: send status=active or no status"
-        raise RuleViolation(reason, details=[{"field": "late", "location": "query", "reason": reason}])
+        return LoanPage(items=[], next_cursor=None)  # only active loans can be late
     late_as_of = None
     if late:
         late_as_of = repository.LateAsOf(today=today, activated_before=latest_activation_already_due(today) + timedelta(days=1))

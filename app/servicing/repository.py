@@ -2,7 +2,7 @@
 
 schedule      GetItem SERVICING#<loanId> / SCHEDULE  (absent until the first repayment: then the
               schedule is the one fixed at activation, derived from the loan's terms)
-repayments    Query SERVICING#<loanId>, begins_with(SK, REPAYMENT#), newest first
+repayments    Query SERVICING#<loanId>, begins_with(SK, REPAYMENT#), newest first (a page) or oldest first (all)
 a repayment   ONE TransactWriteItems: the loan's operations (built by app/loans, the loan update
               first) + Put the repayment + Put the schedule [+ the idempotency completion]
 """
@@ -69,6 +69,16 @@ def repayment_page(db: Dynamo, *, loan_id: str, limit: int, cursor: str | None) 
         values={":pk": servicing_partition(loan_id), ":repayment": REPAYMENT},
     )
     return db.query(condition, newest_first=True, limit=limit, cursor=cursor)
+
+
+def all_repayments(db: Dynamo, *, loan_id: str) -> list[Item]:
+    """Every repayment item of the loan, oldest first (one strongly consistent Query, following 1 MB pages)."""
+    condition = Expression(
+        "#pk = :pk AND begins_with(#sk, :repayment)",
+        names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+        values={":pk": servicing_partition(loan_id), ":repayment": REPAYMENT},
+    )
+    return db.query_all(condition, consistent=True)
 
 
 def repayment_item(*, loan_id: str, repayment_id: str, fields: Item) -> Item:

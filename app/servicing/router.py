@@ -1,10 +1,11 @@
-"""Servicing routes under /loans/{loanId}: schedule, payoff, repayments. Thin: parse, call the service, return."""
+"""Servicing routes under /loans/{loanId}: schedule, payoff, repayments, statement. Thin: parse, call the service, return."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import WithJsonSchema
 
 from app.auth.dependencies import CurrentUser
 from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey
@@ -12,8 +13,8 @@ from app.errors import request_id_of
 from app.loans.dependencies import LoanId
 from app.routing import JsonRoute
 from app.schemas import Limit
-from app.servicing import service
-from app.servicing.schemas import Payoff, Repayment, RepaymentCreate, RepaymentPage, Schedule
+from app.servicing import service, statements
+from app.servicing.schemas import Payoff, Repayment, RepaymentCreate, RepaymentPage, Schedule, Statement, StatementFormat
 
 router = APIRouter(prefix="/loans", tags=["servicing"], route_class=JsonRoute)
 
@@ -65,3 +66,43 @@ def list_repayments(
     loan_id: LoanId, caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
 ) -> RepaymentPage:
     return service.list_repayments(db=db, caller=caller, loan_id=loan_id, limit=limit, cursor=cursor)
+
+
+CSV_EXAMPLE = (
+    "date,type,amount,principal,interest,balance\r\n"
+    "2026-01-31,disbursement,1000.00,1000.00,0.00,1000.00\r\n"
+    "2026-02-28,repayment,88.85,78.85,10.00,921.15\r\n"
+)
+Format = Annotated[
+    StatementFormat | None,
+    WithJsonSchema({"type": "string", "enum": ["json", "csv"]}),
+    Query(alias="format", description="json or csv; without it, text/csv when the Accept header prefers it over application/json"),
+]
+
+
+@router.get(
+    "/{loanId}/statement",
+    operation_id="getStatement",
+    response_model=Statement,
+    responses={
+        200: {
+            "description": "The statement: JSON, or RFC 4180 CSV (format=csv, or Accept preferring text/csv)",
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
+            "headers": {
+                "Content-Disposition": {
+                    "description": 'CSV only: attachment; filename="loan-<loanId>-statement.csv"',
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
+    summary="The loan's statement (a lender's own lines), as JSON or CSV",
+)
+def get_statement(
+    loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, request: Request, output: Format = None
+) -> Statement | Response:
+    if statements.wants_csv(output, request.headers.get("accept")):
+        text = service.get_statement_csv(db=db, caller=caller, loan_id=loan_id)
+        disposition = f'attachment; filename="loan-{loan_id}-statement.csv"'
+        return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+    return service.get_statement(db=db, clock=clock, caller=caller, loan_id=loan_id)

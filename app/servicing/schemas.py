@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Literal
 
@@ -11,6 +12,8 @@ from app.loans.schemas import LoanStatus
 from app.schemas import Amount, CamelModel, Money, Page, StrictInput, Timestamp
 
 InstallmentStatus = Literal["upcoming", "partial", "paid", "late"]
+StatementLineType = Literal["disbursement", "repayment"]
+StatementFormat = Literal["json", "csv"]
 
 
 class RepaymentCreate(StrictInput):
@@ -73,3 +76,23 @@ class Repayment(CamelModel):
 
 class RepaymentPage(Page[Repayment]):
     """A page of repayments, newest first."""
+
+
+class StatementLine(CamelModel):
+    date: dt.date = Field(description="UTC date: the activation date for the disbursement, the day it was recorded for a repayment")
+    type: StatementLineType
+    amount: Amount = Field(description="Disbursed, or repaid (principal + interest)")
+    principal: Amount
+    interest: Amount
+    balance: Amount = Field(description="Principal outstanding after this line (for a lender: of their contribution)")
+
+
+class Statement(CamelModel):
+    """The loan's statement (the borrower's) or a lender's own: the disbursement, then every repayment oldest first."""
+
+    loan_id: str
+    as_of: date = Field(description="Today (UTC)")
+    lines: list[StatementLine]
+    total_principal: Amount = Field(description="Sum of the repayment lines' principal")
+    total_interest: Amount = Field(description="Sum of the repayment lines' interest")
+    closing_balance: Amount = Field(description="The last line's balance: the disbursement minus totalPrincipal")

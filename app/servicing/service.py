@@ -1,13 +1,14 @@
-"""Servicing rules: the schedule and payoff of an active loan, recording a repayment and splitting it among the lenders.
+"""Servicing rules: schedule, payoff and statement of an active loan, recording a repayment and splitting it among the lenders.
 
 Visibility: the borrower and the lenders who accepted (anyone else 404); only the borrower records a
-repayment (an accepted lender 403). The arithmetic is pure (schedule.py, allocation.py,
-distribution.py); this module feeds it what was read and commits its result in ONE transaction.
+repayment (an accepted lender 403). The arithmetic is pure (schedule.py, allocation.py, distribution.py,
+statements.py); this module feeds it what was read and commits its result in ONE transaction.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -16,12 +17,12 @@ from app.auth.tokens import Principal
 from app.clock import Clock, iso, utc_date, uuid7
 from app.errors import Forbidden
 from app.loans import service as loans_service
-from app.loans.records import LoanRecord, loan_terms
+from app.loans.records import LoanRecord, activation_date, loan_terms
 from app.retry import retry_on_lost_race
-from app.servicing import allocation, distribution, repository
+from app.servicing import allocation, distribution, repository, statements
 from app.servicing import schedule as rules
 from app.servicing.errors import LoanNotActive, OverpaymentRefused
-from app.servicing.schemas import Distribution, Installment, Payoff, Repayment, RepaymentCreate, RepaymentPage, Schedule
+from app.servicing.schemas import Distribution, Installment, Payoff, Repayment, RepaymentCreate, RepaymentPage, Schedule, Statement
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
@@ -217,3 +218,26 @@ def list_repayments(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, 
     page = repository.repayment_page(db, loan_id=record.loan_id, limit=limit, cursor=cursor)
     only = None if is_borrower else caller.user_id
     return RepaymentPage(items=[_repayment_of(item, only_lender=only) for item in page.items], next_cursor=page.next_cursor)
+
+
+def _statement_of(db: Dynamo, *, caller: Principal, loan_id: str) -> statements.Summary:
+    """Query of the loan partition + Query of every repayment; the caller's own lines (the loan's for the borrower)."""
+    record, is_borrower = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
+    _serviced(record)
+    repaid = [statements.repaid_of(item) for item in repository.all_repayments(db, loan_id=record.loan_id)]
+    activation = activation_date(record.loan)
+    if is_borrower:
+        return statements.borrower_statement(activation=activation, amount=Decimal(record.loan["amount"]), repayments=repaid)
+    contribution = Decimal(record.loan["participants"][record.participant_index(caller.email)]["amount"])
+    return statements.lender_statement(activation=activation, contribution=contribution, lender_id=caller.user_id, repayments=repaid)
+
+
+def get_statement(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Statement:
+    """The caller's statement as of today (UTC): 2 DynamoDB requests."""
+    summary = _statement_of(db, caller=caller, loan_id=loan_id)
+    return Statement(loan_id=loan_id, as_of=utc_date(clock.now()), **asdict(summary))
+
+
+def get_statement_csv(*, db: Dynamo, caller: Principal, loan_id: str) -> str:
+    """The same lines as get_statement, as CSV text (app/servicing/statements.py render_csv)."""
+    return statements.render_csv(_statement_of(db, caller=caller, loan_id=loan_id).lines)

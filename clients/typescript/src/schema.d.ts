@@ -344,6 +344,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/loans/{loanId}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The loan's statement (a lender's own lines), as JSON or CSV */
+        get: operations["getStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -505,7 +522,15 @@ export interface components {
          *       "cancelledLoans": 1,
          *       "totalRequested": 250.5,
          *       "totalFunded": 250.5,
-         *       "activeBorrowed": 250.5
+         *       "activeBorrowed": 250.5,
+         *       "repaidLoans": 1,
+         *       "outstandingPrincipal": 250.5,
+         *       "lateLoans": 1,
+         *       "nextPayment": {
+         *         "loanId": "text",
+         *         "dueDate": "2026-12-22",
+         *         "amount": 250.5
+         *       }
          *     }
          */
         BorrowerStats: {
@@ -538,6 +563,21 @@ export interface components {
              * @example 250.5
              */
             activeBorrowed: number;
+            /** Repaidloans */
+            repaidLoans: number;
+            /**
+             * Outstandingprincipal
+             * @description Principal still owed over active loans
+             * @example 250.5
+             */
+            outstandingPrincipal: number;
+            /**
+             * Lateloans
+             * @description Active loans past due today (daysPastDue > 0)
+             */
+            lateLoans: number;
+            /** @description The earliest unpaid installment over active loans; null if none */
+            nextPayment: components["schemas"]["UpcomingPayment"] | null;
         };
         /**
          * Dashboard
@@ -552,7 +592,15 @@ export interface components {
          *         "cancelledLoans": 1,
          *         "totalRequested": 250.5,
          *         "totalFunded": 250.5,
-         *         "activeBorrowed": 250.5
+         *         "activeBorrowed": 250.5,
+         *         "repaidLoans": 1,
+         *         "outstandingPrincipal": 250.5,
+         *         "lateLoans": 1,
+         *         "nextPayment": {
+         *           "loanId": "text",
+         *           "dueDate": "2026-12-22",
+         *           "amount": 250.5
+         *         }
          *       },
          *       "lender": {
          *         "pendingInvitations": 1,
@@ -560,7 +608,10 @@ export interface components {
          *         "acceptedCount": 1,
          *         "totalCommitted": 250.5,
          *         "activeInvestments": 250.5,
-         *         "declinedCount": 1
+         *         "declinedCount": 1,
+         *         "outstandingPrincipal": 250.5,
+         *         "principalRepaid": 250.5,
+         *         "interestEarned": 250.5
          *       }
          *     }
          */
@@ -902,7 +953,10 @@ export interface components {
          *       "acceptedCount": 1,
          *       "totalCommitted": 250.5,
          *       "activeInvestments": 250.5,
-         *       "declinedCount": 1
+         *       "declinedCount": 1,
+         *       "outstandingPrincipal": 250.5,
+         *       "principalRepaid": 250.5,
+         *       "interestEarned": 250.5
          *     }
          */
         LenderStats: {
@@ -939,6 +993,24 @@ export interface components {
              * @description Invitations the user declined
              */
             declinedCount: number;
+            /**
+             * Outstandingprincipal
+             * @description The user's principal still owed to them over active loans
+             * @example 250.5
+             */
+            outstandingPrincipal: number;
+            /**
+             * Principalrepaid
+             * @description Principal returned to the user over active and repaid loans
+             * @example 250.5
+             */
+            principalRepaid: number;
+            /**
+             * Interestearned
+             * @description Interest paid to the user over active and repaid loans
+             * @example 250.5
+             */
+            interestEarned: number;
         };
         /**
          * Loan
@@ -1114,6 +1186,7 @@ export interface components {
         };
         /**
          * LoanEventPage
+         * @description A page of a loan's audit trail, oldest first.
          * @example {
          *       "items": [
          *         {
@@ -1126,7 +1199,7 @@ export interface components {
          *           "requestId": "text"
          *         }
          *       ],
-         *       "nextCursor": null
+         *       "nextCursor": "text"
          *     }
          */
         LoanEventPage: {
@@ -1134,9 +1207,9 @@ export interface components {
             items: components["schemas"]["LoanEvent"][];
             /**
              * Nextcursor
-             * @description Always null: a loan's trail fits one page
+             * @description Opaque cursor for the next page; null on the last page
              */
-            nextCursor?: null;
+            nextCursor: string | null;
         };
         /**
          * LoanPage
@@ -1649,6 +1722,105 @@ export interface components {
             installments: components["schemas"]["Installment"][];
         };
         /**
+         * Statement
+         * @description The loan's statement (the borrower's) or a lender's own: the disbursement, then every repayment oldest first.
+         * @example {
+         *       "loanId": "text",
+         *       "asOf": "2026-12-22",
+         *       "lines": [
+         *         {
+         *           "date": "2026-12-22",
+         *           "type": "disbursement",
+         *           "amount": 250.5,
+         *           "principal": 250.5,
+         *           "interest": 250.5,
+         *           "balance": 250.5
+         *         }
+         *       ],
+         *       "totalPrincipal": 250.5,
+         *       "totalInterest": 250.5,
+         *       "closingBalance": 250.5
+         *     }
+         */
+        Statement: {
+            /** Loanid */
+            loanId: string;
+            /**
+             * Asof
+             * Format: date
+             * @description Today (UTC)
+             */
+            asOf: string;
+            /** Lines */
+            lines: components["schemas"]["StatementLine"][];
+            /**
+             * Totalprincipal
+             * @description Sum of the repayment lines' principal
+             * @example 250.5
+             */
+            totalPrincipal: number;
+            /**
+             * Totalinterest
+             * @description Sum of the repayment lines' interest
+             * @example 250.5
+             */
+            totalInterest: number;
+            /**
+             * Closingbalance
+             * @description The last line's balance: the disbursement minus totalPrincipal
+             * @example 250.5
+             */
+            closingBalance: number;
+        };
+        /**
+         * StatementLine
+         * @example {
+         *       "date": "2026-12-22",
+         *       "type": "disbursement",
+         *       "amount": 250.5,
+         *       "principal": 250.5,
+         *       "interest": 250.5,
+         *       "balance": 250.5
+         *     }
+         */
+        StatementLine: {
+            /**
+             * Date
+             * Format: date
+             * @description UTC date: the activation date for the disbursement, the day it was recorded for a repayment
+             */
+            date: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "disbursement" | "repayment";
+            /**
+             * Amount
+             * @description Disbursed, or repaid (principal + interest)
+             * @example 250.5
+             */
+            amount: number;
+            /**
+             * Principal
+             * @description Dollars, exact to the cent
+             * @example 250.5
+             */
+            principal: number;
+            /**
+             * Interest
+             * @description Dollars, exact to the cent
+             * @example 250.5
+             */
+            interest: number;
+            /**
+             * Balance
+             * @description Principal outstanding after this line (for a lender: of their contribution)
+             * @example 250.5
+             */
+            balance: number;
+        };
+        /**
          * TokenPair
          * @example {
          *       "accessToken": "text",
@@ -1675,6 +1847,30 @@ export interface components {
              * @description Seconds until the access token expires
              */
             expiresIn: number;
+        };
+        /**
+         * UpcomingPayment
+         * @description The earliest installment not fully paid among the borrower's active loans.
+         * @example {
+         *       "loanId": "text",
+         *       "dueDate": "2026-12-22",
+         *       "amount": 250.5
+         *     }
+         */
+        UpcomingPayment: {
+            /** Loanid */
+            loanId: string;
+            /**
+             * Duedate
+             * Format: date
+             */
+            dueDate: string;
+            /**
+             * Amount
+             * @description What is still owed on it
+             * @example 250.5
+             */
+            amount: number;
         };
         /**
          * Error
@@ -2752,6 +2948,8 @@ export interface operations {
             query?: {
                 /** @description Only loans in this status */
                 status?: ("pending" | "active" | "cancelled" | "repaid") | null;
+                /** @description true: only active loans past due today (daysPastDue > 0); with another status the list is empty */
+                late?: boolean;
                 /** @description Page size (1..100) */
                 limit?: number;
                 /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
@@ -3090,7 +3288,12 @@ export interface operations {
     };
     listLoanEvents: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size (1..100) */
+                limit?: number;
+                /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 /** @description The loan's id */
@@ -4179,6 +4382,140 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "VALIDATION_ERROR" | "OVERPAYMENT" | "IDEMPOTENCY_KEY_REUSED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    getStatement: {
+        parameters: {
+            query?: {
+                /** @description json or csv; without it, text/csv when the Accept header prefers it over application/json */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                /** @description The loan's id */
+                loanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement: JSON, or RFC 4180 CSV (format=csv, or Accept preferring text/csv) */
+            200: {
+                headers: {
+                    /** @description CSV only: attachment; filename="loan-<loanId>-statement.csv" */
+                    "Content-Disposition"?: string;
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                    /**
+                     * @example date,type,amount,principal,interest,balance
+                     *     2026-01-31,disbursement,1000.00,1000.00,0.00,1000.00
+                     *     2026-02-28,repayment,88.85,78.85,10.00,921.15
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: LOAN_NOT_ACTIVE, CONFLICT */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "LOAN_NOT_ACTIVE" | "CONFLICT";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
