@@ -13,24 +13,22 @@ as the contract's error, or as LostRace when the loan changed under us (the serv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 from app.clock import uuid7
 from app.db.dynamo import Dynamo, Page
-from app.db.errors import TransactionCancelled, TransactionConflict
+from app.db.errors import TransactionCancelled
 from app.db.expressions import Expression, Item, Operation
 from app.db.keys import EVENT, INVITE, LOAN, invitation_sort_key, loan_key, loan_partition, user_partition
 from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
 from app.errors import DomainError, LostRace, Unauthenticated
-from app.idempotency import IdempotencyInProgress
 from app.loans import transitions
 from app.loans.errors import AlreadyResponded, LoanNotPending, NotInvited
 from app.loans.items import NewLoan, ach_item, new_loan_items
 from app.loans.records import LoanRecord
 from app.loans.transitions import Actor, LenderFigures, Servicing
+from app.transactions import commit
 
 # The builders services feed the commits with.
 __all__ = ["Actor", "LenderFigures", "NewLoan", "Servicing", "ach_item", "new_loan_items"]
@@ -136,26 +134,10 @@ def live_loan(db: Dynamo, *, loan_id: str, borrower_id: str) -> Item | None:
 # --- commits -----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _lost_race_on_conflict() -> Iterator[None]:
-    try:
-        yield
-    except TransactionConflict as exc:
-        raise LostRace() from exc
-
-
 def insert_loan(db: Dynamo, *, loan_item: Item, invitations: list[Item], actor: Actor, completion: Operation | None = None) -> None:
     """The loan, every invitation and the `created` event (and the idempotency completion) in ONE transaction."""
     # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
-    operations = transitions.create(loan_item, invitations, actor, [uuid7()])
-    if completion is not None:
-        operations.append(completion)
-    try:
-        db.transact_write(operations)
-    except TransactionCancelled as exc:
-        if completion is not None and exc.failed(len(operations) - 1):
-            raise IdempotencyInProgress("Another request took over this Idempotency-Key; retry") from exc
-        raise
+    commit(db, transitions.create(loan_item, invitations, actor, [uuid7()]), completion=completion)
 
 
 def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
@@ -176,35 +158,28 @@ def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
     return LostRace()  # the loan's funding moved between our read and our write
 
 
+def _cancel_refusal(exc: TransactionCancelled) -> DomainError:
+    """Not pending any more, or (an acceptance or a decline changed the loan since we read it) a lost race."""
+    current = exc.items[0] if exc.failed(0) else None
+    if exc.failed(0) and (current is None or current.get("status") != "pending"):
+        return LoanNotPending(NOT_PENDING_TO_CANCEL)
+    return LostRace()
+
+
 def commit_acceptance(db: Dynamo, record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Operation, completes: bool) -> None:
     """Participation accepted, funding grown, ACH stored, lender role held (and the loan activated if `completes`)."""
     operations = transitions.accept(record, actor, ach_item=ach_item, lender_grant=lender_grant, completes=completes)
-    with _lost_race_on_conflict():
-        try:
-            db.transact_write(operations)
-        except TransactionCancelled as exc:
-            raise _refusal(exc, accepting=True) from exc
+    commit(db, operations, refusal=lambda exc: _refusal(exc, accepting=True))
 
 
 def commit_decline(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
     """The caller's participation declined, only while it is invited on a pending loan."""
-    with _lost_race_on_conflict():
-        try:
-            db.transact_write(transitions.decline(record, actor))
-        except TransactionCancelled as exc:
-            raise _refusal(exc, accepting=False) from exc
+    commit(db, transitions.decline(record, actor), refusal=lambda exc: _refusal(exc, accepting=False))
 
 
 def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
     """The loan cancelled with every invitation's loanStatus, bound to the version read (LostRace if it moved)."""
-    with _lost_race_on_conflict():
-        try:
-            db.transact_write(transitions.cancel(record, actor))
-        except TransactionCancelled as exc:
-            current = exc.items[0] if exc.failed(0) else None
-            if exc.failed(0) and (current is None or current.get("status") != "pending"):
-                raise LoanNotPending(NOT_PENDING_TO_CANCEL) from exc
-            raise LostRace() from exc  # an acceptance or a decline changed the loan between our read and our write
+    commit(db, transitions.cancel(record, actor), refusal=_cancel_refusal)
 
 
 def repayment_operations(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:

@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from app.db.dynamo import Dynamo, Page
-from app.db.errors import TransactionCancelled, TransactionConflict
+from app.db.errors import TransactionCancelled
 from app.db.expressions import NEW_ITEM, Expression, Item, Operation, tx_put
 from app.db.keys import REPAYMENT, repayment_key, schedule_key, servicing_partition
 from app.db.table import PARTITION_KEY, SORT_KEY
-from app.errors import LostRace
-from app.idempotency import IdempotencyInProgress
+from app.errors import DomainError, LostRace
 from app.servicing.errors import LoanNotActive
 from app.servicing.schedule import Installment
+from app.transactions import commit
 
 _FIELDS = ("amount", "principal", "interest", "balanceAfter", "paidPrincipal", "paidInterest")
 
@@ -105,17 +105,12 @@ def commit_repayment(
         "loanVersion": loan_version,  # the loan's version once this transaction commits
         "installments": [_installment_item(installment) for installment in installments],
     }
-    operations = [*loan_operations, tx_put(repayment, NEW_ITEM), tx_put(schedule)]
-    if completion is not None:
-        operations.append(completion)
-    try:
-        db.transact_write(operations)
-    except TransactionCancelled as exc:
-        if exc.failed(0):
-            loan = exc.items[0]
-            raise (LoanNotActive() if loan is None or loan.get("status") != "active" else LostRace()) from exc
-        if completion is not None and exc.failed(len(operations) - 1):
-            raise IdempotencyInProgress("Another request took over this Idempotency-Key; retry") from exc
-        raise
-    except TransactionConflict as exc:
-        raise LostRace() from exc
+    commit(db, [*loan_operations, tx_put(repayment, NEW_ITEM), tx_put(schedule)], refusal=_refusal, completion=completion)
+
+
+def _refusal(exc: TransactionCancelled) -> DomainError | None:
+    """The loan (the first operation) left `active`, or another repayment committed first (a lost race)."""
+    if not exc.failed(0):
+        return None
+    loan = exc.items[0]
+    return LoanNotActive() if loan is None or loan.get("status") != "active" else LostRace()
