@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     ach_kms_key_id: str | None = None
     ach_local_key: str | None = None
 
+    # A borrower may close funding early once this share of the amount is funded (POST /loans/{id}/close-funding).
+    min_partial_funding_percent: int = Field(default=50, ge=1, le=100)
+
     # Counts DynamoDB requests per HTTP request in a response header; for benchmarks, never in prod.
     debug_db_metrics: bool = False
 

@@ -37,6 +37,7 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
     "listMyLoans": {},
     "getLoan": {404: NOT_FOUND},
     "cancelLoan": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING",)},
+    "closeFunding": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING", "INSUFFICIENT_FUNDING")},
     "listLoanEvents": {404: NOT_FOUND},
     "listPendingInvitations": {},
     "acceptInvitation": {404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},

@@ -39,6 +39,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +50,7 @@ from app.auth import repository as auth_repository
 from app.auth import throttle
 from app.auth.passwords import verify_password
 from app.auth.sessions import NewSession
-from app.clock import uuid7
+from app.clock import iso, uuid7
 from app.db import keys
 from app.db.expressions import Operation, deserialize_item, serialize_item, transaction_item, with_expressions
 from app.db.metrics import counting_requests
@@ -97,6 +98,7 @@ def loan_items(
             interest_rate=Decimal("7.25"),
             lenders=lenders,
             at=at,
+            funding_deadline=iso(datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(days=14)),
         )
     )
 

@@ -137,6 +137,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, h, _: s.client.patch("/user/profile", json={"lastName": "Renamed"}, headers=h), everyone(200)
     ),
     ("GET", "/user/dashboard"): Row(lambda s, h, _: s.client.get("/user/dashboard", headers=h), everyone(200)),
+    ("POST", "/loans/{loanId}/close-funding"): Row(
+        lambda s, h, loan: s.client.post(f"/loans/{loan}/close-funding", headers=h),
+        by_role(409, 403, 404),  # nothing funded yet
+    ),
     # Servicing on the scene's pending loan: its borrower learns it is not active yet; nobody has accepted, so lenders get 404.
     ("GET", "/loans/{loanId}/schedule"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/schedule", headers=h), by_role(409, 404, 404)),
     ("GET", "/loans/{loanId}/payoff"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/payoff", headers=h), by_role(409, 404, 404)),
@@ -211,4 +215,4 @@ def test_lists_show_only_what_the_caller_may_see(scene: Scene, shared_loan: dict
 
 
 def test_matrix_size() -> None:
-    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 22 * 7
+    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 23 * 7

@@ -107,7 +107,7 @@ def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, r
         logger.info("lender role granted", extra={"request_id": request_id, "event": "lender_granted", "user_id": user.user_id})
     logger.info("login succeeded", extra={"request_id": request_id, "event": "login", "user_id": user.user_id})
     tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
-    pending = sum(1 for invitation in invitations if loans_service.is_pending_invitation(invitation))
+    pending = sum(1 for invitation in invitations if loans_service.is_pending_invitation(invitation, now))
     return LoginResponse(user=users_service.profile_of(user), pending_invitations=pending, **tokens.model_dump())
 
 

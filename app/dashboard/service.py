@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -25,9 +25,12 @@ def _total(items: Iterable[Item], attribute: str) -> Decimal:
     return sum((Decimal(item[attribute]) for item in items), ZERO)
 
 
-def borrower_stats(loans: list[Item], today: date) -> BorrowerStats:
-    """Figures over the loans a user borrows; cancelled and repaid loans count only in their own counters and totalLoans."""
-    by_status = {status: [loan for loan in loans if loan["status"] == status] for status in ("pending", "active", "cancelled", "repaid")}
+def borrower_stats(loans: list[Item], now: datetime) -> BorrowerStats:
+    """Figures over the loans a user borrows (as a reader sees them now: a pending loan past its deadline is expired);
+    cancelled, expired and repaid loans count only in their own counters and totalLoans."""
+    today = utc_date(now)
+    statuses = ("pending", "active", "cancelled", "repaid")
+    by_status = {status: [loan for loan in loans if loans_service.effective_status(loan, now) == status] for status in statuses}
     live = by_status["pending"] + by_status["active"]
     serviced = [(loan, loans_service.servicing_of(loan, today)) for loan in by_status["active"]]
     upcoming = [(view.next_payment.due_date, str(loan["loanId"]), view.next_payment) for loan, view in serviced if view.next_payment]
@@ -49,9 +52,9 @@ def borrower_stats(loans: list[Item], today: date) -> BorrowerStats:
     )
 
 
-def lender_stats(invitations: list[Item]) -> LenderStats:
+def lender_stats(invitations: list[Item], now: datetime) -> LenderStats:
     """Figures over the invitations sent to a user's email (their loan status is kept on each item)."""
-    pending = [i for i in invitations if loans_service.is_pending_invitation(i)]
+    pending = [i for i in invitations if loans_service.is_pending_invitation(i, now)]
     accepted = [i for i in invitations if i["status"] == "accepted" and i["loanStatus"] in LIVE]
     active = [i for i in accepted if i["loanStatus"] == "active"]
     serviced = [figures for i in invitations if (figures := loans_service.lender_figures_of(i)) is not None]
@@ -74,5 +77,6 @@ def dashboard(*, db: Dynamo, clock: Clock, user_id: str, email: str) -> Dashboar
     if user is None:
         raise Unauthenticated("The account no longer exists")
     roles = sorted(users_service.roles_of(user))
-    lender = lender_stats(loans_service.invitations_of(db=db, email=email)) if users_service.LENDER in roles else None
-    return Dashboard(roles=roles, borrower=borrower_stats(loans, utc_date(clock.now())), lender=lender)
+    now = clock.now()
+    lender = lender_stats(loans_service.invitations_of(db=db, email=email), now) if users_service.LENDER in roles else None
+    return Dashboard(roles=roles, borrower=borrower_stats(loans, now), lender=lender)

@@ -3,7 +3,8 @@
 Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   user             USER#<userId>            / USER#<userId>
   email claim      EMAIL#<email>            / EMAIL#<email>        (uniqueness + credentials)
-  loan             LOAN#<loanId>            / USER#<borrowerId>    (GSI1: a borrower's loans)
+  loan             LOAN#<loanId>            / USER#<borrowerId>    (GSI1: a borrower's loans;
+                                                                    GSI2 while pending: PENDING#<shard> / <deadline>#<loanId>)
   invitation       LOAN#<loanId>            / INVITE#<email>       (GSI1: an email's invitations)
   ach record       LOAN#<loanId>            / ACH#<lenderId>
   audit event      LOAN#<loanId>            / EVENT#<eventId>      (eventId is time-ordered)
@@ -23,7 +24,7 @@ creation time and "newest first" is ScanIndexForward=False.
 
 from __future__ import annotations
 
-from app.db.table import PARTITION_KEY, SORT_KEY
+from app.db.table import DEADLINE_PARTITION, DEADLINE_SORT, PARTITION_KEY, SORT_KEY
 
 Key = dict[str, str]
 
@@ -41,6 +42,7 @@ HEALTH = "HEALTH#"
 SERVICING = "SERVICING#"
 SCHEDULE = "SCHEDULE"
 REPAYMENT = "REPAYMENT#"
+PENDING = "PENDING#"
 
 
 def _same(value: str) -> Key:
@@ -98,6 +100,23 @@ def schedule_key(loan_id: str) -> Key:
 
 def repayment_key(loan_id: str, repayment_id: str) -> Key:
     return {PARTITION_KEY: servicing_partition(loan_id), SORT_KEY: f"{REPAYMENT}{repayment_id}"}
+
+
+FUNDING_SHARDS = 8  # partitions of the deadline index; a loan's shard comes from its id
+
+
+def deadline_shard(loan_id: str) -> int:
+    """The deadline-index shard of a loan: spread evenly by the random bits of its UUID."""
+    return int(loan_id.replace("-", "")[-8:], 16) % FUNDING_SHARDS
+
+
+def deadline_keys(loan_id: str, funding_deadline: str) -> dict[str, str]:
+    """The deadline-index attributes a pending loan carries (removed when it leaves pending)."""
+    return {DEADLINE_PARTITION: f"{PENDING}{deadline_shard(loan_id)}", DEADLINE_SORT: f"{funding_deadline}#{loan_id}"}
+
+
+def deadline_partition(shard: int) -> str:
+    return f"{PENDING}{shard}"
 
 
 def refresh_token_key(token_hash: str) -> Key:

@@ -11,10 +11,15 @@ from typing import Any
 PARTITION_KEY = "PK"
 SORT_KEY = "SK"
 GSI1_NAME = "GSI1"  # the inverse index: partition on SK, sort on PK
+# The funding-deadline index: sparse (only pending loans carry its keys), sharded so no partition takes
+# every loan; partition "PENDING#<shard>", sort "<fundingDeadline>#<loanId>".
+DEADLINE_INDEX = "GSI2"
+DEADLINE_PARTITION = "GSI2PK"
+DEADLINE_SORT = "GSI2SK"
 TTL_ATTRIBUTE = "expireAt"  # epoch seconds; DynamoDB deletes the item some time after it passes
 BILLING_MODE = "PAY_PER_REQUEST"
 
-ATTRIBUTE_TYPES: dict[str, str] = {PARTITION_KEY: "S", SORT_KEY: "S"}
+ATTRIBUTE_TYPES: dict[str, str] = {PARTITION_KEY: "S", SORT_KEY: "S", DEADLINE_PARTITION: "S", DEADLINE_SORT: "S"}
 KEY_SCHEMA: list[dict[str, str]] = [
     {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
     {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
@@ -27,7 +32,15 @@ GLOBAL_SECONDARY_INDEXES: list[dict[str, Any]] = [
             {"AttributeName": PARTITION_KEY, "KeyType": "RANGE"},
         ],
         "Projection": {"ProjectionType": "ALL"},
-    }
+    },
+    {
+        "IndexName": DEADLINE_INDEX,
+        "KeySchema": [
+            {"AttributeName": DEADLINE_PARTITION, "KeyType": "HASH"},
+            {"AttributeName": DEADLINE_SORT, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    },
 ]
 
 

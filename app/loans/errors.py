@@ -19,3 +19,7 @@ class AlreadyResponded(Conflict):
 
 class LoanNotPending(Conflict):
     code, message = "LOAN_NOT_PENDING", "The loan is no longer pending"
+
+
+class InsufficientFunding(Conflict):
+    code = "INSUFFICIENT_FUNDING"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.db.expressions import Item
-from app.db.keys import ach_key, invitation_key, loan_key
+from app.db.keys import ach_key, deadline_keys, invitation_key, loan_key
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class NewLoan:
     interest_rate: Decimal
     lenders: list[tuple[str, Decimal]]
     at: str
+    funding_deadline: str  # ISO 8601 UTC: at + fundingDays x 24 h
 
 
 def new_loan_items(loan: NewLoan) -> tuple[Item, list[Item]]:
@@ -38,6 +39,8 @@ def new_loan_items(loan: NewLoan) -> tuple[Item, list[Item]]:
         "status": "pending",
         "createdAt": loan.at,
         "version": 1,
+        "fundingDeadline": loan.funding_deadline,
+        **deadline_keys(loan.loan_id, loan.funding_deadline),  # in the sparse deadline index while pending
         "participants": [{"email": email, "amount": share, "status": "invited"} for email, share in loan.lenders],
         **shared,
     }
@@ -54,6 +57,7 @@ def new_loan_items(loan: NewLoan) -> tuple[Item, list[Item]]:
             "borrowerId": loan.borrower_id,
             "borrowerName": loan.borrower_name,
             "loanAmount": loan.amount,
+            "fundingDeadline": loan.funding_deadline,
             **shared,
         }
         for email, share in loan.lenders

@@ -28,8 +28,8 @@ router = APIRouter(
     response_model=InvitationPage,
     summary="Invitations still open on pending loans, newest first",
 )
-def pending(caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> InvitationPage:
-    return lender_service.pending_invitations(db=db, lender=caller, limit=limit, cursor=cursor)
+def pending(caller: CurrentUser, db: Db, clock: ClockDep, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> InvitationPage:
+    return lender_service.pending_invitations(db=db, clock=clock, lender=caller, limit=limit, cursor=cursor)
 
 
 @router.put(

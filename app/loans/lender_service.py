@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
-from app.clock import Clock, iso, utc_date
+from app.clock import Clock, iso
 from app.loans import ach, repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
-from app.loans.records import LoanRecord, is_loan_id
+from app.loans.records import LoanRecord, effective_status, is_loan_id
 from app.loans.schemas import Acceptance, AchDetails, AchDetailsInput, Declined, InvitationPage, LoanPage, LoanStatus
 from app.retry import retry_on_lost_race
 from app.users import service as users_service
@@ -22,15 +23,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("app.loans")
 
 
-def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal) -> tuple[LoanRecord, Item]:
-    """The loan and the caller's invitation, still open on a pending loan; else the contract's error."""
+def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal, now: datetime) -> tuple[LoanRecord, Item]:
+    """The loan and the caller's invitation, still open on a loan pending at `now`; else the contract's error."""
     record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
     invitation = record.invitation_of(lender.email) if record else None
     if record is None or invitation is None:
         raise NotInvited()
     if invitation["status"] != "invited":
         raise AlreadyResponded()
-    if record.status != "pending":
+    if effective_status(record.loan, now) != "pending":
         raise LoanNotPending()
     return record, invitation
 
@@ -47,8 +48,9 @@ def accept_invitation(
 
     def attempt() -> tuple[LoanRecord, Decimal, bool]:
         nonlocal sealed
-        record, invitation = _invited_record(db, loan_id=loan_id, lender=lender)
-        at = iso(clock.now())
+        now = clock.now()
+        record, invitation = _invited_record(db, loan_id=loan_id, lender=lender, now=now)
+        at = iso(now)
         if sealed is None:  # encrypt once, and only for a real invitation
             sealed = ach.seal(
                 keys=keys,
@@ -113,8 +115,9 @@ def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: 
     """The participation becomes declined (only while invited on a pending loan)."""
 
     def attempt() -> None:
-        record, _ = _invited_record(db, loan_id=loan_id, lender=lender)
-        actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=iso(clock.now()), request_id=request_id)
+        now = clock.now()
+        record, _ = _invited_record(db, loan_id=loan_id, lender=lender, now=now)
+        actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=iso(now), request_id=request_id)
         repository.commit_decline(db, record, actor)
 
     retry_on_lost_race(attempt)
@@ -122,14 +125,17 @@ def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: 
     return Declined(loan_id=loan_id, status="declined")
 
 
-def pending_invitations(*, db: Dynamo, lender: Principal, limit: int, cursor: str | None) -> InvitationPage:
-    """Invitations still `invited` on pending loans: one Query on GSI1 + one BatchGetItem for live figures."""
-    page = repository.invitation_page(db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor)
+def pending_invitations(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, cursor: str | None) -> InvitationPage:
+    """Invitations still `invited` on pending loans before their deadline: one Query on GSI1 + one BatchGetItem."""
+    now = clock.now()
+    page = repository.invitation_page(
+        db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor, open_at=now
+    )
     loans = repository.loans_of_invitations(db, page.items)
     items = [
         views.invitation_public(invitation, loans[invitation["loanId"]])
         for invitation in page.items
-        if loans.get(invitation["loanId"], {}).get("status") == "pending"
+        if invitation["loanId"] in loans and effective_status(loans[invitation["loanId"]], now) == "pending"
     ]
     return InvitationPage(items=items, next_cursor=page.next_cursor)
 
@@ -138,10 +144,10 @@ def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, c
     """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
     page = repository.invitation_page(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
     loans = repository.loans_of_invitations(db, page.items)
-    today = utc_date(clock.now())
+    now = clock.now()
     items = []
     for invitation in page.items:
         loan = loans.get(invitation["loanId"])
         if loan is not None:
-            items.append(views.loan_public(loan, [views.participant_of(invitation, loan["status"])], today))
+            items.append(views.loan_public(loan, [views.participant_of(invitation, loan["status"])], now))
     return LoanPage(items=items, next_cursor=page.next_cursor)

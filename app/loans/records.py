@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from app.clock import iso
 from app.db.expressions import Item
 from app.servicing.schedule import Terms
 
@@ -18,9 +19,33 @@ def is_loan_id(value: str) -> bool:
     return bool(_UUID.fullmatch(value))
 
 
-def is_pending_invitation(invitation: Item) -> bool:
-    """The one rule for "a pending invitation": still invited, on a loan that is still pending."""
-    return invitation.get("status") == "invited" and invitation.get("loanStatus") == "pending"
+def is_pending_invitation(invitation: Item, now: datetime) -> bool:
+    """The one rule for "a pending invitation": still invited, on a loan still pending whose deadline has not come."""
+    return invitation.get("status") == "invited" and invitation.get("loanStatus") == "pending" and still_open(invitation, now)
+
+
+DEFAULT_FUNDING_DAYS = 14
+
+
+def funding_deadline(item: Item) -> str:
+    """A loan's or invitation's funding deadline (ISO 8601 UTC); items written before deadlines existed read as
+    created (or invited) + DEFAULT_FUNDING_DAYS days, the contract's default."""
+    stored = item.get("fundingDeadline")
+    if stored:
+        return str(stored)
+    created = datetime.fromisoformat(str(item.get("createdAt") or item["invitedAt"]).replace("Z", "+00:00"))
+    return iso(created + timedelta(days=DEFAULT_FUNDING_DAYS))
+
+
+def effective_status(loan: Item, now: datetime) -> str:
+    """The status a reader sees: a pending loan whose deadline has come is expired, even before the job persists it."""
+    status = str(loan["status"])
+    return "expired" if status == "pending" and iso(now) >= funding_deadline(loan) else status
+
+
+def still_open(item: Item, now: datetime) -> bool:
+    """A loan (or an invitation, by its denormalised deadline) whose funding window has not closed at `now`."""
+    return iso(now) < funding_deadline(item)
 
 
 def activation_date(loan: Item) -> date:

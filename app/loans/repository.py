@@ -7,6 +7,7 @@ Every read is one call on known keys (see docs/data-model.md, "Access patterns")
   a borrower's whole partition   Query GSI1 SK = USER#<id> (the user item and every loan: the dashboard)
   an email's invitations         Query GSI1 SK = INVITE#<email>, begins_with(PK, LOAN#), newest first
   live loan figures              BatchGetItem / GetItem of loan items
+  loans due to expire            Query GSI2 PK = PENDING#<shard>, SK <= "<now>#~" (one per shard)
 Every commit is ONE transaction built by app/loans/transitions.py; a refused transaction leaves here
 as the contract's error, or as LostRace when the loan changed under us (the service re-reads).
 """
@@ -14,20 +15,21 @@ as the contract's error, or as LostRace when the loan changed under us (the serv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from app.clock import uuid7
+from app.clock import iso, uuid7
 from app.db.dynamo import Dynamo, Page
 from app.db.errors import TransactionCancelled
 from app.db.expressions import Expression, Item, Operation
-from app.db.keys import EVENT, INVITE, LOAN, invitation_sort_key, loan_key, loan_partition, user_partition
-from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
+from app.db.keys import EVENT, INVITE, LOAN, deadline_partition, invitation_sort_key, loan_key, loan_partition, user_partition
+from app.db.table import DEADLINE_INDEX, DEADLINE_PARTITION, DEADLINE_SORT, GSI1_NAME, PARTITION_KEY, SORT_KEY
 from app.errors import DomainError, LostRace, Unauthenticated
-from app.loans import transitions
+from app.loans import servicing_ops, transitions
 from app.loans.errors import AlreadyResponded, LoanNotPending, NotInvited
 from app.loans.items import NewLoan, ach_item, new_loan_items
-from app.loans.records import LoanRecord
-from app.loans.transitions import Actor, LenderFigures, Servicing
+from app.loans.records import DEFAULT_FUNDING_DAYS, LoanRecord
+from app.loans.servicing_ops import LenderFigures, Servicing
+from app.loans.transitions import Actor
 from app.transactions import commit
 
 # The builders services feed the commits with.
@@ -61,21 +63,35 @@ def read_loan(db: Dynamo, *, loan_id: str) -> LoanRecord | None:
 
 
 def loans_of_borrower(
-    db: Dynamo, *, borrower_id: str, status: str | None, limit: int, cursor: str | None, late: LateAsOf | None = None
+    db: Dynamo, *, borrower_id: str, status: str | None, limit: int, cursor: str | None, now: datetime, late: LateAsOf | None = None
 ) -> Page:
-    """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation); `late`: active and past due."""
+    """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation); `late`: active and past due.
+
+    `pending` and `expired` are the statuses a reader sees at `now`: a pending loan past its deadline is expired
+    even before the expiry job has persisted it (the filter compares its deadline with `now`).
+    """
     condition = Expression(
         "#gsiPartition = :user AND begins_with(#gsiSort, :loan)",
         names=dict(_GSI_NAMES),
         values={":user": user_partition(borrower_id), ":loan": LOAN},
     )
-    where = Expression("#status = :status", names={"#status": "status"}, values={":status": status}) if status else None
+    names = {"#status": "status"}
+    window = {":now": iso(now), ":legacyCreatedAfter": iso(now - timedelta(days=DEFAULT_FUNDING_DAYS))}
+    still_open = "(fundingDeadline > :now OR (attribute_not_exists(fundingDeadline) AND createdAt > :legacyCreatedAfter))"
+    where = None
+    if status == "pending":
+        where = Expression(f"#status = :pending AND {still_open}", names=names, values={":pending": "pending", **window})
+    elif status == "expired":
+        text = f"#status = :expired OR (#status = :pending AND NOT {still_open})"
+        where = Expression(text, names=names, values={":expired": "expired", ":pending": "pending", **window})
+    elif status:
+        where = Expression("#status = :status", names=names, values={":status": status})
     if late is not None:
         # Past due: the stored next due date is before today, or (never repaid, so none is stored) the loan
         # was activated early enough that its first due date has passed.
         where = Expression(
             "#status = :active AND (nextDueDate < :today OR (attribute_not_exists(nextDueDate) AND activatedAt < :activatedBefore))",
-            names={"#status": "status"},
+            names=names,
             values={":active": "active", ":today": late.today.isoformat(), ":activatedBefore": late.activated_before.isoformat()},
         )
     return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
@@ -105,8 +121,14 @@ def invitations_of(db: Dynamo, *, email: str) -> list[Item]:
     return db.query_all(condition, index=GSI1_NAME)
 
 
-def invitation_page(db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None) -> Page:
-    """A page of the email's invitation items in one participation status (and loan status), newest first."""
+def invitation_page(
+    db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None, open_at: datetime | None = None
+) -> Page:
+    """A page of the email's invitation items in one participation status (and loan status), newest first.
+
+    `open_at`: only invitations whose funding deadline comes after that moment (items from before
+    deadlines existed: invited less than the default funding window ago).
+    """
     condition = Expression(
         "#gsiPartition = :invite AND begins_with(#gsiSort, :loan)",
         names=dict(_GSI_NAMES),
@@ -116,6 +138,9 @@ def invitation_page(db: Dynamo, *, email: str, status: str, loan_status: str | N
     if loan_status:
         text += " AND loanStatus = :loanStatus"
         values[":loanStatus"] = loan_status
+    if open_at is not None:
+        text += " AND (fundingDeadline > :now OR (attribute_not_exists(fundingDeadline) AND invitedAt > :legacyInvitedAfter))"
+        values.update({":now": iso(open_at), ":legacyInvitedAfter": iso(open_at - timedelta(days=DEFAULT_FUNDING_DAYS))})
     where = Expression(text, names=names, values=values)
     return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
 
@@ -182,9 +207,48 @@ def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
     commit(db, transitions.cancel(record, actor), refusal=_cancel_refusal)
 
 
+def due_loans(db: Dynamo, *, shard: int, now: datetime) -> list[Item]:
+    """Pending loans of one shard whose deadline is at or before `now`: one Query of the sparse deadline index.
+
+    Its sort key is "<fundingDeadline>#<loanId>", so loans not yet due are never read.
+    """
+    condition = Expression(
+        "#partition = :shard AND #sort <= :due",
+        names={"#partition": DEADLINE_PARTITION, "#sort": DEADLINE_SORT},
+        values={":shard": deadline_partition(shard), ":due": f"{iso(now)}#~"},
+    )
+    return db.query_all(condition, index=DEADLINE_INDEX)
+
+
+def commit_expiry(db: Dynamo, loan: Item, actor: Actor) -> bool:
+    """Expire one due loan; False when it is no longer pending (another run, an acceptance or a cancel got there first)."""
+    try:
+        commit(db, transitions.expire(loan, actor), refusal=lambda exc: _NotPendingAnyMore() if exc.failed(0) else None)
+    except _NotPendingAnyMore:
+        return False
+    return True
+
+
+class _NotPendingAnyMore(Exception):
+    """The loan left pending before this expiry committed."""
+
+
+def commit_close_funding(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
+    """Activate on what is funded (bound to the version read); LoanNotPending, or LostRace when an accept came first."""
+
+    def refusal(exc: TransactionCancelled) -> DomainError | None:
+        if not exc.failed(0):
+            return None
+        current = exc.items[0]
+        moved = current is not None and current.get("status") == "pending" and current.get("version") != record.loan["version"]
+        return LostRace() if moved else LoanNotPending()
+
+    commit(db, transitions.close_funding(record, actor), refusal=refusal)
+
+
 def repayment_operations(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
     """The loan's part of a repayment's transaction; its first operation (the loan) carries the race condition.
 
     The servicing domain commits these with its own items (app/servicing/repository.py).
     """
-    return transitions.repayment(record, actor, servicing)
+    return servicing_ops.repayment(record, actor, servicing)

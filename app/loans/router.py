@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import CurrentUser
-from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey
+from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey, SettingsDep
 from app.errors import request_id_of
 from app.loans import service
 from app.loans.dependencies import LoanId
@@ -84,3 +84,15 @@ def loan_events(
     loan_id: LoanId, caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
 ) -> LoanEventPage:
     return service.loan_events(db=db, caller=caller, loan_id=loan_id, limit=limit, cursor=cursor)
+
+
+@router.post(
+    "/{loanId}/close-funding",
+    operation_id="closeFunding",
+    response_model=Loan,
+    summary="Close funding early: the loan becomes active on what is funded (borrower only)",
+    description="Allowed on a pending loan once at least MIN_PARTIAL_FUNDING_PERCENT (default 50) percent of the amount is "
+    "funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn.",
+)
+def close_funding(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, settings: SettingsDep, request: Request) -> Loan:
+    return service.close_funding(db=db, clock=clock, settings=settings, borrower=caller, loan_id=loan_id, request_id=request_id_of(request))

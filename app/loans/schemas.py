@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
 from app.loans.ach import valid_routing_number
+from app.loans.records import funding_deadline
 from app.schemas import (
     Amount,
     CamelModel,
@@ -23,9 +24,11 @@ from app.schemas import (
     whole_number,
 )
 
-LoanStatus = Literal["pending", "active", "cancelled", "repaid"]
-ParticipationStatus = Literal["invited", "accepted", "declined"]
-EventType = Literal["created", "accepted", "declined", "activated", "cancelled", "repayment_recorded", "repaid"]
+LoanStatus = Literal["pending", "active", "cancelled", "expired", "repaid"]
+ParticipationStatus = Literal["invited", "accepted", "declined", "withdrawn"]
+EventType = Literal[
+    "created", "accepted", "declined", "activated", "cancelled", "expired", "funding_closed", "repayment_recorded", "repaid"
+]
 
 
 InterestRate = Annotated[
@@ -45,6 +48,11 @@ InterestRate = Annotated[
 ]
 TermMonths = Annotated[int, Field(ge=1, le=360, description="Whole months, 1..360", examples=[12]), BeforeValidator(whole_number)]
 Purpose = Annotated[str, trimmed(500)]
+FundingDays = Annotated[
+    int,
+    Field(ge=1, le=60, description="Days the loan stays open for funding (fundingDeadline = createdAt + fundingDays x 24 h)"),
+    BeforeValidator(whole_number),
+]
 LenderEmail = EmailAddress
 
 
@@ -61,6 +69,7 @@ class LoanCreate(StrictInput):
     term_months: TermMonths
     interest_rate: InterestRate
     lenders: list[LenderInvite] = Field(min_length=1, max_length=20)
+    funding_days: FundingDays = 14
 
 
 class Participant(CamelModel):
@@ -90,6 +99,14 @@ class NextPayment(CamelModel):
 class Loan(CamelModel):
     """The `Loan` of the contract; an invited lender sees only their own participant."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_deadlines(cls, data: Any) -> Any:
+        """A response stored for an Idempotency-Key replay before deadlines existed reads with their defaults."""
+        if isinstance(data, dict) and "createdAt" in data and "fundingDeadline" not in data:
+            data = {**data, "fundingDeadline": funding_deadline(data), "requestedAmount": data.get("amount")}
+        return data
+
     loan_id: str
     borrower_id: str
     borrower_name: str
@@ -98,9 +115,11 @@ class Loan(CamelModel):
     purpose: str
     term_months: int
     interest_rate: Percent
-    status: LoanStatus
+    status: LoanStatus = Field(description="expired: still pending when its funding deadline came (shown from the deadline on)")
     created_at: Timestamp
     activated_at: Timestamp | None
+    funding_deadline: Timestamp = Field(description="createdAt + fundingDays x 24 h; accepting, declining and cancelling end there")
+    requested_amount: Amount = Field(description="The amount asked for; amount differs only after funding was closed early")
     lenders: list[Participant]
     outstanding_principal: Amount | None = Field(default=None, description="Principal still owed; null before activation")
     next_payment: NextPayment | None = Field(default=None, description="The oldest unpaid installment; null unless active")
@@ -120,6 +139,7 @@ class Invitation(CamelModel):
     term_months: int
     interest_rate: Percent
     invited_at: Timestamp
+    funding_deadline: Timestamp
 
 
 HolderName = Annotated[str, trimmed(100)]

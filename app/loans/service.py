@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 from app import idempotency
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, utc_date, uuid7
+from app.config import Settings
+from app.db.keys import FUNDING_SHARDS
 from app.errors import Forbidden, RuleViolation, Unauthenticated
 from app.loans import repository, views
-from app.loans.errors import LoanNotFound, LoanNotPending
-from app.loans.records import LoanRecord, is_loan_id, is_pending_invitation
+from app.loans.errors import InsufficientFunding, LoanNotFound, LoanNotPending
+from app.loans.records import LoanRecord, effective_status, is_loan_id, is_pending_invitation
 from app.loans.repository import Actor, LenderFigures, Servicing
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus, NextPayment
 from app.retry import retry_on_lost_race
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("app.loans")
 
 # For other domains: the one rule for a pending invitation; the repayment builders servicing commits.
-__all__ = ["Actor", "LenderFigures", "Servicing", "is_pending_invitation"]
+__all__ = ["Actor", "LenderFigures", "Servicing", "effective_status", "is_pending_invitation"]
 
 
 def _rule(code: str, message: str, field: str) -> RuleViolation:
@@ -86,10 +88,11 @@ def _write_loan(
             interest_rate=loan.interest_rate,
             lenders=[(lender.email, lender.amount) for lender in loan.lenders],
             at=at,
+            funding_deadline=iso(now + timedelta(days=loan.funding_days)),
         )
     )
     actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
-    public = views.loan_public(loan_item, [views.participant_of(entry, "pending") for entry in loan_item["participants"]], utc_date(now))
+    public = views.loan_public(loan_item, [views.participant_of(entry, "pending") for entry in loan_item["participants"]], now)
     stored = completion(public) if completion else None
     repository.insert_loan(db, loan_item=loan_item, invitations=invitations, actor=actor, completion=stored)
     return public
@@ -106,7 +109,7 @@ def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal) -> LoanRecor
 def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Loan:
     """One strongly consistent Query of the loan's partition."""
     record = _visible_record(db, loan_id=loan_id, caller=caller)
-    return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, today=utc_date(clock.now()))
+    return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, now=clock.now())
 
 
 def my_loans(
@@ -123,8 +126,11 @@ def my_loans(
     late_as_of = None
     if late:
         late_as_of = repository.LateAsOf(today=today, activated_before=latest_activation_already_due(today) + timedelta(days=1))
-    page = repository.loans_of_borrower(db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor, late=late_as_of)
-    items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, today=today) for item in page.items]
+    page = repository.loans_of_borrower(
+        db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor, now=clock.now(), late=late_as_of
+    )
+    now = clock.now()
+    items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, now=now) for item in page.items]
     return LoanPage(items=[item for item in items if item is not None], next_cursor=page.next_cursor)
 
 
@@ -144,14 +150,15 @@ def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, 
         record = _visible_record(db, loan_id=loan_id, caller=borrower)
         if record.borrower_id != borrower.user_id:
             raise Forbidden("Only the borrower can cancel a loan")
-        if record.status != "pending":
+        now = clock.now()
+        if effective_status(record.loan, now) != "pending":
             raise LoanNotPending(repository.NOT_PENDING_TO_CANCEL)
-        at = iso(clock.now())
+        at = iso(now)
         repository.commit_cancel(db, record, Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
         record.loan.update(status="cancelled", cancelledAt=at)
         for invitation in record.invitations:
             invitation["loanStatus"] = "cancelled"
-        return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email, today=utc_date(clock.now()))
+        return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email, now=now)
 
     cancelled = retry_on_lost_race(attempt)
     logger.info("loan cancelled", extra={"request_id": request_id, "event": "loan_cancelled", "loan_id": loan_id})
@@ -204,3 +211,55 @@ class ServicingView:
     outstanding_principal: Decimal | None
     next_payment: NextPayment | None
     days_past_due: int
+
+
+SYSTEM_ACTOR = "system"  # the actorId of changes no user made (the expiry job)
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    due: int  # due loans found
+    expired: int  # expired by this run
+
+
+def expire_due_loans(*, db: Dynamo, clock: Clock, request_id: str) -> ExpiryReport:
+    """Every pending loan whose deadline has passed becomes expired (one conditional transaction per loan, with its
+    `expired` audit event): one Query per shard of the deadline index (no Scan, nothing not yet due is read), then one
+    TransactWriteItems per due loan; a loan that another run (or an accept/cancel) already moved is skipped. Idempotent."""
+    now = clock.now()
+    actor = Actor(user_id=SYSTEM_ACTOR, email="", at=iso(now), request_id=request_id)
+    due = [loan for shard in range(FUNDING_SHARDS) for loan in repository.due_loans(db, shard=shard, now=now)]
+    expired = sum(1 for loan in due if repository.commit_expiry(db, loan, actor))
+    return ExpiryReport(due=len(due), expired=expired)
+
+
+def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Principal, loan_id: str, request_id: str) -> Loan:
+    """Activate a pending loan now on what is funded, when at least MIN_PARTIAL_FUNDING_PERCENT of the amount is.
+
+    Borrower only (an invited lender 403, anyone else 404). ONE transaction: amount = fundedAmount, requestedAmount
+    keeps the ask, open invitations withdrawn, `funding_closed` then `activated`; bound to the version read, so an
+    acceptance either counts in the new amount or finds the loan active.
+    """
+
+    def attempt() -> Loan:
+        record = _visible_record(db, loan_id=loan_id, caller=borrower)
+        if record.borrower_id != borrower.user_id:
+            raise Forbidden("Only the borrower can close funding")
+        now = clock.now()
+        if effective_status(record.loan, now) != "pending":
+            raise LoanNotPending()
+        funded, amount = Decimal(record.loan["fundedAmount"]), Decimal(record.loan["amount"])
+        threshold = amount * settings.min_partial_funding_percent / 100
+        if funded <= 0 or funded < threshold:
+            percent = settings.min_partial_funding_percent
+            raise InsufficientFunding(f"Funding can be closed from {percent}% of the amount ({threshold:.2f}); {funded:.2f} is funded")
+        at = iso(now)
+        repository.commit_close_funding(db, record, Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
+        closed = repository.read_loan(db, loan_id=loan_id)
+        if closed is None:  # pragma: no cover - loans are never deleted
+            raise LoanNotFound()
+        return views.record_seen_by(closed, user_id=borrower.user_id, email=borrower.email, now=now)
+
+    closed = retry_on_lost_race(attempt)
+    logger.info("funding closed", extra={"request_id": request_id, "event": "funding_closed", "loan_id": loan_id})
+    return closed

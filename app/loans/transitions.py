@@ -2,20 +2,23 @@
 
 Private to app/loans/repository.py, which commits these and explains a cancelled transaction: each
 builder returns the operations of ONE transaction in a fixed order (see the position constants).
-Longer than 250 lines because every loan transaction stands here side by side (create, accept,
-decline, cancel, repayment), so their conditions can be read and compared in one place.
+Longer than 250 lines because every transaction of a loan's funding stands here side by side
+(create, accept, decline, cancel, expire, close funding), so their conditions can be read and
+compared in one place. A repayment's loan operations are in servicing_ops.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.clock import uuid7
+from app.clock import iso, uuid7
 from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_put, tx_update
 from app.db.keys import event_key, invitation_key, loan_key
-from app.loans.records import LoanRecord
+from app.db.table import DEADLINE_PARTITION, DEADLINE_SORT
+from app.loans.records import DEFAULT_FUNDING_DAYS, LoanRecord
 
 NOT_EXISTS = NEW_ITEM
 EXISTS = EXISTING_ITEM
@@ -84,6 +87,18 @@ def _respond(record: LoanRecord, actor: Actor, status: str, loan_status: str = "
     )
 
 
+DEADLINE_KEYS = f"{DEADLINE_PARTITION}, {DEADLINE_SORT}"  # REMOVEd when a loan leaves pending: out of the deadline index
+
+
+def _still_open(actor: Actor) -> tuple[str, dict[str, Any]]:
+    """Condition: the funding deadline is after the actor's moment (a loan from before deadlines: created less than the
+    default window before). Checked inside the transaction, so an accept one second late fails whatever the job did."""
+    moment = datetime.fromisoformat(actor.at.replace("Z", "+00:00"))
+    legacy = iso(moment - timedelta(days=DEFAULT_FUNDING_DAYS))
+    text = "(fundingDeadline > :now OR (attribute_not_exists(fundingDeadline) AND createdAt > :legacyCreatedAfter))"
+    return text, {":now": actor.at, ":legacyCreatedAfter": legacy}
+
+
 def _invitation_of(record: LoanRecord, actor: Actor) -> Item:
     """The actor's invitation (the services checked it exists before building a transaction)."""
     invitation = record.invitation_of(actor.email)
@@ -106,11 +121,12 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
     threshold = Decimal(loan["amount"]) - contribution
     text, names, values = _participant_update(record.participant_index(actor.email), "accepted", actor)
     update = f"SET fundedAmount = fundedAmount + :contribution, {text}"
-    condition = "#status = :pending AND fundedAmount " + ("= :threshold" if completes else "< :threshold")
+    still_open, open_values = _still_open(actor)
+    condition = "#status = :pending AND fundedAmount " + ("= :threshold" if completes else "< :threshold") + f" AND {still_open}"
     names = {**names, "#status": "status"}
-    values = {**values, ":contribution": contribution, ":threshold": threshold, ":pending": "pending", ":one": 1}
+    values = {**values, **open_values, ":contribution": contribution, ":threshold": threshold, ":pending": "pending", ":one": 1}
     if completes:
-        update += ", #status = :active, activatedAt = :at"
+        update += f", #status = :active, activatedAt = :at REMOVE {DEADLINE_KEYS}"
         values[":active"] = "active"
     ops = [
         _respond(record, actor, "accepted", "active" if completes else "pending"),
@@ -131,12 +147,13 @@ def decline(record: LoanRecord, actor: Actor) -> list[Operation]:
     loan_id = record.loan["loanId"]
     invitation = _invitation_of(record, actor)
     text, names, values = _participant_update(record.participant_index(actor.email), "declined", actor)
+    still_open, open_values = _still_open(actor)
     return [
         _respond(record, actor, "declined"),
         tx_update(
             loan_key(loan_id, record.borrower_id),
             Expression(f"SET {text} ADD version :one", names, {**values, ":one": 1}),
-            Expression("#status = :pending", names={"#status": "status"}, values={":pending": "pending"}),
+            Expression(f"#status = :pending AND {still_open}", names={"#status": "status"}, values={":pending": "pending", **open_values}),
         ),
         *event_ops(loan_id, actor, [uuid7()], [{"type": "declined", "amount": invitation["amount"], "lenderEmail": actor.email}]),
     ]
@@ -149,18 +166,19 @@ def cancel(record: LoanRecord, actor: Actor) -> list[Operation]:
     the funding and participations the loan really had when it was cancelled.
     """
     loan_id = record.loan["loanId"]
+    still_open, open_values = _still_open(actor)
     return [
         tx_update(
             loan_key(loan_id, record.borrower_id),
             Expression(
-                "SET #status = :cancelled, cancelledAt = :at ADD version :one",
+                f"SET #status = :cancelled, cancelledAt = :at REMOVE {DEADLINE_KEYS} ADD version :one",
                 names={"#status": "status"},
                 values={":cancelled": "cancelled", ":at": actor.at, ":one": 1},
             ),
             Expression(
-                "#status = :pending AND version = :version",
+                f"#status = :pending AND version = :version AND {still_open}",
                 names={"#status": "status"},
-                values={":pending": "pending", ":version": record.loan["version"]},
+                values={":pending": "pending", ":version": record.loan["version"], **open_values},
             ),
         ),
         *_set_loan_status_on_invitations(record, "cancelled"),
@@ -169,96 +187,79 @@ def cancel(record: LoanRecord, actor: Actor) -> list[Operation]:
 
 
 def _set_loan_status_on_invitations(record: LoanRecord, status: str, skip: str | None = None) -> list[Operation]:
-    loan_id = record.loan["loanId"]
+    emails = [str(invitation["email"]) for invitation in record.invitations]
+    return _loan_status_on(record.loan_id, [email for email in emails if email != skip], status)
+
+
+def _loan_status_on(loan_id: str, emails: list[str], status: str) -> list[Operation]:
+    """Each invitation's denormalised loanStatus follows the loan (the lists and dashboards read it)."""
+    return [
+        tx_update(invitation_key(loan_id, email), Expression("SET loanStatus = :loanStatus", values={":loanStatus": status}), EXISTS)
+        for email in emails
+    ]
+
+
+def expire(loan: Item, actor: Actor) -> list[Operation]:
+    """A pending loan whose deadline has passed becomes expired, out of the deadline index, with its `expired` event.
+
+    `loan` is the loan item as the deadline index returned it; its participants list names the invitations.
+    """
+    loan_id = str(loan["loanId"])
     return [
         tx_update(
-            invitation_key(loan_id, invitation["email"]),
-            Expression("SET loanStatus = :loanStatus", values={":loanStatus": status}),
-            EXISTS,
-        )
-        for invitation in record.invitations
-        if invitation["email"] != skip
+            loan_key(loan_id, str(loan["borrowerId"])),
+            Expression(
+                f"SET #status = :expired, expiredAt = :at REMOVE {DEADLINE_KEYS} ADD version :one",
+                names={"#status": "status"},
+                values={":expired": "expired", ":at": actor.at, ":one": 1},
+            ),
+            Expression(
+                "#status = :pending AND fundingDeadline <= :at",
+                names={"#status": "status"},
+                values={":pending": "pending", ":at": actor.at},
+            ),
+        ),
+        *_loan_status_on(loan_id, [str(entry["email"]) for entry in loan.get("participants", [])], "expired"),
+        *event_ops(loan_id, actor, [uuid7()], [{"type": "expired", "amount": loan["fundedAmount"]}]),
     ]
 
 
-@dataclass(frozen=True)
-class LenderFigures:
-    """An accepted lender's running totals after a repayment."""
-
-    principal_repaid: Decimal
-    interest_paid: Decimal
-    outstanding_principal: Decimal
-
-
-@dataclass(frozen=True)
-class Servicing:
-    """What a repayment changes on the loan: its outstanding principal, next payment, lenders' totals, repaid or not."""
-
-    amount: Decimal
-    outstanding_principal: Decimal
-    next_due: tuple[str, Decimal] | None  # (ISO date, amount still owed on it); None once repaid
-    lenders: dict[str, LenderFigures]  # by email
-    repaid: bool
+def _close_invitation(loan_id: str, email: str, *, withdraw: bool) -> Operation:
+    """An invitation of a loan whose funding closed: the loan is active; an open invitation is withdrawn."""
+    text, values = "SET loanStatus = :active", {":active": "active"}
+    if withdraw:
+        text += ", #status = :withdrawn"
+        values[":withdrawn"] = "withdrawn"
+    return tx_update(
+        invitation_key(loan_id, email), Expression(text, names={"#status": "status"} if withdraw else {}, values=values), EXISTS
+    )
 
 
-def repayment(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
-    """The loan's figures, each accepted lender's totals (loan item and invitation) and the audit events.
+def close_funding(record: LoanRecord, actor: Actor) -> list[Operation]:
+    """Activate now on what is funded: amount = fundedAmount, requestedAmount keeps the ask, open invitations withdrawn.
 
-    The loan update is first and is conditioned on the loan being active at the version we read, so
-    two repayments serialise: the second re-reads and allocates on the figures the first left.
+    Pinned to the version read: an acceptance that commits first makes this transaction fail (the
+    service re-reads and closes on the new figure); one that comes after finds the loan active.
     """
-    loan_id = record.loan_id
-    sets = ["outstandingPrincipal = :outstanding"]
-    values: dict[str, Any] = {
-        ":outstanding": servicing.outstanding_principal,
-        ":one": 1,
-        ":active": "active",
-        ":version": record.loan["version"],
-    }
-    removes: list[str] = []
-    if servicing.next_due is None:
-        removes += ["nextDueDate", "nextDueAmount"]
-    else:
-        sets += ["nextDueDate = :nextDueDate", "nextDueAmount = :nextDueAmount"]
-        values.update({":nextDueDate": servicing.next_due[0], ":nextDueAmount": servicing.next_due[1]})
-    if servicing.repaid:
-        sets += ["#status = :repaid", "repaidAt = :at"]
-        values.update({":repaid": "repaid", ":at": actor.at})
-    for email, lender in servicing.lenders.items():
-        index = record.participant_index(email)
-        for attribute, value in _figures(lender).items():
-            sets.append(f"participants[{index}].{attribute} = :p{index}{attribute}")
-            values[f":p{index}{attribute}"] = value
-    update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "") + " ADD version :one"
+    loan = record.loan
+    names = {"#status": "status", "#pstatus": "status"}
+    values: dict[str, Any] = {":active": "active", ":at": actor.at, ":funded": loan["fundedAmount"], ":requested": loan["amount"]}
+    values.update({":one": 1, ":pending": "pending", ":version": loan["version"], ":withdrawn": "withdrawn"})
+    sets = ["#status = :active", "activatedAt = :at", "amount = :funded", "requestedAmount = :requested"]
+    for index, entry in enumerate(loan["participants"]):
+        if entry["status"] == "invited":
+            sets.append(f"participants[{index}].#pstatus = :withdrawn")
+    still_open, open_values = _still_open(actor)
     ops = [
         tx_update(
-            loan_key(loan_id, record.borrower_id),
-            Expression(update, names={"#status": "status"}, values=values),
-            Expression("#status = :active AND version = :version"),
-        )
+            loan_key(record.loan_id, record.borrower_id),
+            Expression("SET " + ", ".join(sets) + f" REMOVE {DEADLINE_KEYS} ADD version :one", names, {**values, **open_values}),
+            Expression(f"#status = :pending AND version = :version AND {still_open}"),
+        ),
+        *(
+            _close_invitation(record.loan_id, str(invitation["email"]), withdraw=invitation["status"] == "invited")
+            for invitation in record.invitations
+        ),
     ]
-    for invitation in record.invitations:
-        figures = servicing.lenders.get(str(invitation["email"]))
-        changes: dict[str, Any] = {} if figures is None else _figures(figures)
-        if servicing.repaid:
-            changes["loanStatus"] = "repaid"
-        if not changes:
-            continue
-        text = "SET " + ", ".join(f"{name} = :{name}" for name in changes)
-        ops.append(
-            tx_update(
-                invitation_key(loan_id, str(invitation["email"])), Expression(text, values={f":{k}": v for k, v in changes.items()}), EXISTS
-            )
-        )
-    events: list[dict[str, Any]] = [{"type": "repayment_recorded", "amount": servicing.amount}]
-    if servicing.repaid:
-        events.append({"type": "repaid", "amount": record.loan["amount"]})
-    return ops + event_ops(loan_id, actor, [uuid7() for _ in events], events)
-
-
-def _figures(figures: LenderFigures) -> dict[str, Any]:
-    return {
-        "principalRepaid": figures.principal_repaid,
-        "interestPaid": figures.interest_paid,
-        "outstandingPrincipal": figures.outstanding_principal,
-    }
+    events = [{"type": "funding_closed", "amount": loan["fundedAmount"]}, {"type": "activated", "amount": loan["fundedAmount"]}]
+    return ops + event_ops(record.loan_id, actor, [uuid7() for _ in events], events)

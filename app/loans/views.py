@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app.clock import utc_date
 from app.db.expressions import Item
-from app.loans.records import LoanRecord, loan_terms
+from app.loans.records import LoanRecord, effective_status, funding_deadline, loan_terms
 from app.loans.schemas import Invitation, Loan, LoanEvent, NextPayment, Participant
 from app.servicing.schedule import first_installment
 
@@ -71,7 +72,8 @@ def servicing_fields(loan: Item, today: date) -> dict[str, Any]:
     }
 
 
-def loan_public(loan: Item, participants: list[Participant], today: date) -> Loan:
+def loan_public(loan: Item, participants: list[Participant], now: datetime) -> Loan:
+    """A loan as of `now`: its status as a reader sees it (expired from the deadline on), servicing figures as of today."""
     return Loan(
         loan_id=loan["loanId"],
         borrower_id=loan["borrowerId"],
@@ -81,29 +83,31 @@ def loan_public(loan: Item, participants: list[Participant], today: date) -> Loa
         purpose=loan["purpose"],
         term_months=int(loan["termMonths"]),
         interest_rate=loan["interestRate"],
-        status=loan["status"],
+        status=effective_status(loan, now),
         created_at=loan["createdAt"],
         activated_at=loan.get("activatedAt"),
+        funding_deadline=funding_deadline(loan),
+        requested_amount=loan.get("requestedAmount", loan["amount"]),
         lenders=participants,
-        **servicing_fields(loan, today),
+        **servicing_fields(loan, utc_date(now)),
     )
 
 
-def loan_seen_by(loan: Item, *, user_id: str, email: str, today: date) -> Loan | None:
+def loan_seen_by(loan: Item, *, user_id: str, email: str, now: datetime) -> Loan | None:
     """A loan item as `user_id`/`email` may see it, from its participants list; None if they may not."""
     entries = [participant_of(entry, loan["status"]) for entry in loan.get("participants", [])]
     if loan["borrowerId"] == user_id:
-        return loan_public(loan, entries, today)
+        return loan_public(loan, entries, now)
     own = [entry for entry in entries if entry.email == email]
-    return loan_public(loan, own, today) if own else None
+    return loan_public(loan, own, now) if own else None
 
 
-def record_seen_by(record: LoanRecord, *, user_id: str, email: str, today: date) -> Loan:
+def record_seen_by(record: LoanRecord, *, user_id: str, email: str, now: datetime) -> Loan:
     """The borrower sees every participant (in the order they were invited); an invited lender sees only their own."""
     invitations = sorted(record.invitations, key=lambda item: record.participant_index(str(item["email"])))
     if record.borrower_id != user_id:
         invitations = [item for item in invitations if item["email"] == email]
-    return loan_public(record.loan, [participant_of(item, record.status) for item in invitations], today)
+    return loan_public(record.loan, [participant_of(item, record.status) for item in invitations], now)
 
 
 def invitation_public(invitation: Item, loan: Item) -> Invitation:
@@ -117,6 +121,7 @@ def invitation_public(invitation: Item, loan: Item) -> Invitation:
         term_months=int(invitation["termMonths"]),
         interest_rate=invitation["interestRate"],
         invited_at=invitation["invitedAt"],
+        funding_deadline=funding_deadline(invitation),
     )
 
 

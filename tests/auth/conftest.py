@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from app.clock import iso
 from app.db.dynamo import Dynamo
 from app.db.keys import invitation_key
 from tests.factories import unique_email
@@ -51,7 +53,8 @@ def invite(db: Dynamo, email: str, *, status: str = "invited", loan_status: str 
             "loanStatus": loan_status,
             "borrowerId": str(uuid.uuid4()),
             "borrowerName": "Grace Hopper",
-            "invitedAt": "2026-01-01T00:00:00Z",
+            "invitedAt": iso(datetime.now(UTC)),
+            "fundingDeadline": iso(datetime.now(UTC) + timedelta(days=14)),
         }
     )
     return loan_id

@@ -36,6 +36,7 @@ def test_pending_lists_the_invitation_with_its_terms(client: TestClient, people:
                 "termMonths": 12,
                 "interestRate": Decimal("5.25"),
                 "invitedAt": loan["createdAt"],
+                "fundingDeadline": loan["fundingDeadline"],
             }
         ],
         "nextCursor": None,
