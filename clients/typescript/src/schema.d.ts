@@ -224,6 +224,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/loans/{loanId}/close-funding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close funding early: the loan becomes active on what is funded (borrower only)
+         * @description Allowed on a pending loan once at least MIN_PARTIAL_FUNDING_PERCENT (default 50) percent of the amount is funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn.
+         */
+        post: operations["closeFunding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/lender/pending": {
         parameters: {
             query?: never;
@@ -419,7 +439,7 @@ export interface components {
              * Loanstatus
              * @enum {string}
              */
-            loanStatus: "pending" | "active" | "cancelled" | "repaid";
+            loanStatus: "pending" | "active" | "cancelled" | "expired" | "repaid";
             achDetails: components["schemas"]["AchDetails"];
         };
         /**
@@ -851,7 +871,8 @@ export interface components {
          *       "fundedAmount": 250.5,
          *       "termMonths": 1,
          *       "interestRate": 7.25,
-         *       "invitedAt": "2026-11-22T09:30:00Z"
+         *       "invitedAt": "2026-11-22T09:30:00Z",
+         *       "fundingDeadline": "2026-11-22T09:30:00Z"
          *     }
          */
         Invitation: {
@@ -893,6 +914,12 @@ export interface components {
              * @example 2026-11-22T09:30:00Z
              */
             invitedAt: string;
+            /**
+             * Fundingdeadline
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            fundingDeadline: string;
         };
         /**
          * InvitationPage
@@ -908,7 +935,8 @@ export interface components {
          *           "fundedAmount": 250.5,
          *           "termMonths": 1,
          *           "interestRate": 7.25,
-         *           "invitedAt": "2026-11-22T09:30:00Z"
+         *           "invitedAt": "2026-11-22T09:30:00Z",
+         *           "fundingDeadline": "2026-11-22T09:30:00Z"
          *         }
          *       ],
          *       "nextCursor": "text"
@@ -1027,6 +1055,8 @@ export interface components {
          *       "status": "pending",
          *       "createdAt": "2026-11-22T09:30:00Z",
          *       "activatedAt": "2026-11-22T09:30:00Z",
+         *       "fundingDeadline": "2026-11-22T09:30:00Z",
+         *       "requestedAmount": 250.5,
          *       "lenders": [
          *         {
          *           "email": "text",
@@ -1079,9 +1109,10 @@ export interface components {
             interestRate: number;
             /**
              * Status
+             * @description expired: still pending when its funding deadline came (shown from the deadline on)
              * @enum {string}
              */
-            status: "pending" | "active" | "cancelled" | "repaid";
+            status: "pending" | "active" | "cancelled" | "expired" | "repaid";
             /**
              * Createdat
              * Format: date-time
@@ -1090,6 +1121,19 @@ export interface components {
             createdAt: string;
             /** Activatedat */
             activatedAt: string | null;
+            /**
+             * Fundingdeadline
+             * Format: date-time
+             * @description createdAt + fundingDays x 24 h; accepting, declining and cancelling end there
+             * @example 2026-11-22T09:30:00Z
+             */
+            fundingDeadline: string;
+            /**
+             * Requestedamount
+             * @description The amount asked for; amount differs only after funding was closed early
+             * @example 250.5
+             */
+            requestedAmount: number;
             /** Lenders */
             lenders: components["schemas"]["Participant"][];
             /**
@@ -1121,7 +1165,8 @@ export interface components {
          *           "email": "ada@example.com",
          *           "amount": 250.5
          *         }
-         *       ]
+         *       ],
+         *       "fundingDays": 1
          *     }
          */
         LoanCreate: {
@@ -1147,6 +1192,12 @@ export interface components {
             interestRate: number;
             /** Lenders */
             lenders: components["schemas"]["LenderInvite"][];
+            /**
+             * Fundingdays
+             * @description Days the loan stays open for funding (fundingDeadline = createdAt + fundingDays x 24 h)
+             * @default 14
+             */
+            fundingDays: number;
         };
         /**
          * LoanEvent
@@ -1168,7 +1219,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "created" | "accepted" | "declined" | "activated" | "cancelled" | "repayment_recorded" | "repaid";
+            type: "created" | "accepted" | "declined" | "activated" | "cancelled" | "expired" | "funding_closed" | "repayment_recorded" | "repaid";
             /** Actorid */
             actorId: string;
             /**
@@ -1228,6 +1279,8 @@ export interface components {
          *           "status": "pending",
          *           "createdAt": "2026-11-22T09:30:00Z",
          *           "activatedAt": "2026-11-22T09:30:00Z",
+         *           "fundingDeadline": "2026-11-22T09:30:00Z",
+         *           "requestedAmount": 250.5,
          *           "lenders": [
          *             {
          *               "email": "text",
@@ -1389,7 +1442,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "invited" | "accepted" | "declined";
+            status: "invited" | "accepted" | "declined" | "withdrawn";
             /** Lenderid */
             lenderId: string | null;
             /** Respondedat */
@@ -1619,7 +1672,7 @@ export interface components {
              * Loanstatus
              * @enum {string}
              */
-            loanStatus: "pending" | "active" | "cancelled" | "repaid";
+            loanStatus: "pending" | "active" | "cancelled" | "expired" | "repaid";
             /** Distributions */
             distributions: components["schemas"]["Distribution"][];
         };
@@ -2947,7 +3000,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only loans in this status */
-                status?: ("pending" | "active" | "cancelled" | "repaid") | null;
+                status?: ("pending" | "active" | "cancelled" | "expired" | "repaid") | null;
                 /** @description true: only active loans past due today (daysPastDue > 0); with another status the list is empty */
                 late?: boolean;
                 /** @description Page size (1..100) */
@@ -3342,6 +3395,145 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    closeFunding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The loan's id */
+                loanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Loan"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may see the resource but not do this: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "FORBIDDEN";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: CONFLICT, LOAN_NOT_PENDING, INSUFFICIENT_FUNDING */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "CONFLICT" | "LOAN_NOT_PENDING" | "INSUFFICIENT_FUNDING";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
