@@ -5,7 +5,8 @@
 Registers a borrower and three lenders, creates a 1,000.00 loan at 12% over 12 months funded
 600/250/150, accepts it (activated), reads the schedule, records three repayments (one installment,
 one with a prepayment, then the payoff amount) and prints every figure, with the DynamoDB requests of
-each call when the server runs with DEBUG_DB_METRICS=true.
+each call when the server runs with DEBUG_DB_METRICS=true; then the borrower's and a lender's CSV
+statements and their dashboards.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ def main() -> None:
             )
             for share in repayment["distributions"]:
                 print(f"    {ids[share['lenderId']]}: interest {share['interest']:>5}  principal {share['principal']:>7}")
+        for name in ("bea", "lou"):
+            response = client.get(f"/loans/{loan_id}/statement?format=csv", headers={"Authorization": f"Bearer {token[name]}"})
+            print(f"\n{name}'s statement ({response.headers.get('content-disposition')}):\n{response.text.strip()}")
+        for name in ("bea", "lou"):
+            board = call(client, "GET", "/user/dashboard", token[name])
+            print(f"{name}'s dashboard: {json.dumps(board, default=str)}")
         view = call(client, "GET", f"/loans/{loan_id}", token["bea"])
         call(client, "GET", f"/loans/{loan_id}/repayments", token["lou"])
         print(f"\nloan {view['status']} at {view['repaidAt']}; each lender received:")
