@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # A borrower may close funding early once this share of the amount is funded (POST /loans/{id}/close-funding).
     min_partial_funding_percent: int = Field(default=50, ge=1, le=100)
 
+    # The local worker (python -m app.worker): seconds between runs of the scheduled jobs.
+    worker_interval_seconds: float = Field(default=60, gt=0, le=86_400)
+
     # Counts DynamoDB requests per HTTP request in a response header; for benchmarks, never in prod.
     debug_db_metrics: bool = False
 

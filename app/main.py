@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from functools import cached_property
 
 from fastapi import FastAPI, Request
@@ -15,11 +13,12 @@ from app import __version__
 from app.api import api_router
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
-from app.db.dynamo import Dynamo, make_client
+from app.db.dynamo import Dynamo
 from app.errors import install_error_handlers
 from app.middleware import CorsPolicy, EnvelopeCORSMiddleware, RequestContextMiddleware
 from app.observability import configure_logging
 from app.openapi import install_openapi
+from app.resources import make_db
 
 DESCRIPTION = """
 Private lending marketplace: borrowers create loans and invite lenders by email; lenders accept
@@ -44,9 +43,7 @@ class AppState:
 
     @cached_property
     def db(self) -> Dynamo:
-        client = make_client(region=self.settings.aws_region, endpoint_url=self.settings.dynamodb_endpoint_url)
-        cursor_secret = hmac.new(self.settings.jwt_secret.encode(), b"pagination-cursor", hashlib.sha256).digest()
-        return Dynamo(client, self.settings.table_name, cursor_secret)
+        return make_db(self.settings)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:

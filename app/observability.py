@@ -20,6 +20,9 @@ LOGGED_FIELDS = (
     "event",
     "user_id",
     "loan_id",
+    "job",  # scheduled jobs (app/jobs): the job's name, and what a run found and changed
+    "due",
+    "expired",
 )
 
 

@@ -16,11 +16,30 @@ resource "aws_dynamodb_table" "main" {
     type = "S"
   }
 
+  attribute {
+    name = "GSI2PK"
+    type = "S"
+  }
+
+  attribute {
+    name = "GSI2SK"
+    type = "S"
+  }
+
   # The inverse index: partition on SK, sort on PK.
   global_secondary_index {
     name            = "GSI1"
     hash_key        = "SK"
     range_key       = "PK"
+    projection_type = "ALL"
+  }
+
+  # The funding-deadline index, sparse and sharded: only pending loans carry GSI2PK = "PENDING#<0..7>"
+  # and GSI2SK = "<fundingDeadline>#<loanId>", so the expiry job (jobs.tf) reads only the due ones.
+  global_secondary_index {
+    name            = "GSI2"
+    hash_key        = "GSI2PK"
+    range_key       = "GSI2SK"
     projection_type = "ALL"
   }
 

@@ -111,11 +111,29 @@ resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
   ok_actions          = local.alarm_actions
 }
 
+# A scheduled job failed: an exception (a job's own, or an unknown job name), a timeout or out of
+# memory. Each run is one invocation every 5 minutes, so any error in 10 minutes means a run failed.
+resource "aws_cloudwatch_metric_alarm" "jobs_errors" {
+  alarm_name          = "${local.name}-jobs-errors"
+  alarm_description   = "A scheduled job (jobs.tf) failed in the last 10 minutes; its log group says which job and why."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.jobs.function_name }
+  statistic           = "Sum"
+  period              = 600
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 # On-demand tables still throttle (a hot partition, or the account's table limits): reads and
-# writes, on the table and on GSI1.
+# writes, on the table and on both indexes.
 resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
   alarm_name          = "${local.name}-dynamodb-throttles"
-  alarm_description   = "DynamoDB throttled reads or writes on the table or GSI1."
+  alarm_description   = "DynamoDB throttled reads or writes on the table, GSI1 or GSI2."
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   evaluation_periods  = 1
@@ -136,6 +154,8 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
       tw = { metric = "WriteThrottleEvents", dimensions = { TableName = aws_dynamodb_table.main.name } }
       ir = { metric = "ReadThrottleEvents", dimensions = { TableName = aws_dynamodb_table.main.name, GlobalSecondaryIndexName = "GSI1" } }
       iw = { metric = "WriteThrottleEvents", dimensions = { TableName = aws_dynamodb_table.main.name, GlobalSecondaryIndexName = "GSI1" } }
+      dr = { metric = "ReadThrottleEvents", dimensions = { TableName = aws_dynamodb_table.main.name, GlobalSecondaryIndexName = "GSI2" } }
+      dw = { metric = "WriteThrottleEvents", dimensions = { TableName = aws_dynamodb_table.main.name, GlobalSecondaryIndexName = "GSI2" } }
     }
     content {
       id = metric_query.key
@@ -173,6 +193,7 @@ locals {
         concat(["AWS/ApiGateway", "5xx"], local.api_dims, [{ stat = "Sum", label = "API 5xx" }]),
         concat(["AWS/Lambda", "Errors"], local.lambda_dims, [{ stat = "Sum", label = "Lambda errors" }]),
         concat(["AWS/Lambda", "Throttles"], local.lambda_dims, [{ stat = "Sum", label = "Lambda throttles" }]),
+        ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.jobs.function_name, { stat = "Sum", label = "scheduled job errors" }],
       ]
     },
     {

@@ -27,3 +27,8 @@ output "dashboard_name" {
   description = "The CloudWatch dashboard of this environment."
   value       = aws_cloudwatch_dashboard.main.dashboard_name
 }
+
+output "jobs_function_name" {
+  description = "The scheduled jobs function (EventBridge Scheduler invokes it every 5 minutes with {\"job\": \"expire-loans\"})."
+  value       = aws_lambda_function.jobs.function_name
+}

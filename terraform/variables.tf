@@ -54,6 +54,28 @@ variable "lambda_reserved_concurrency" {
   }
 }
 
+variable "jobs_timeout_seconds" {
+  description = "Timeout of the scheduled jobs function (jobs.tf); under the schedule's 5 minutes so runs never queue behind each other."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.jobs_timeout_seconds >= 10 && var.jobs_timeout_seconds < 300
+    error_message = "jobs_timeout_seconds must be between 10 and 299 (a run must end before the next one is due)."
+  }
+}
+
+variable "jobs_reserved_concurrency" {
+  description = "Reserved concurrency of the scheduled jobs function: 1 keeps runs one at a time (they are idempotent anyway). -1 = no reservation (new accounts with a concurrency quota of 10 cannot reserve any)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.jobs_reserved_concurrency == -1 || var.jobs_reserved_concurrency >= 1
+    error_message = "jobs_reserved_concurrency must be -1 (unreserved) or at least 1 (0 would refuse every run)."
+  }
+}
+
 variable "log_level" {
   description = "The app's LOG_LEVEL."
   type        = string
@@ -66,7 +88,7 @@ variable "log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda and API access log groups."
+  description = "Retention of the log groups (the two functions' and the API access log)."
   type        = number
   default     = 365
 }

@@ -10,6 +10,8 @@ Every read is one call on known keys (see docs/data-model.md, "Access patterns")
   loans due to expire            Query GSI2 PK = PENDING#<shard>, SK <= "<now>#~" (one per shard)
 Every commit is ONE transaction built by app/loans/transitions.py; a refused transaction leaves here
 as the contract's error, or as LostRace when the loan changed under us (the service re-reads).
+Longer than 250 lines because it is the one door to the loan items: every read of a list and every
+commit of a change, each commit with the meaning of its refusal, so none is written twice elsewhere.
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ from app.clock import iso, uuid7
 from app.db.dynamo import Dynamo, Page
 from app.db.errors import TransactionCancelled
 from app.db.expressions import Expression, Item, Operation
-from app.db.keys import EVENT, INVITE, LOAN, deadline_partition, invitation_sort_key, loan_key, loan_partition, user_partition
+from app.db.keys import (
+    EVENT,
+    FUNDING_SHARDS,
+    INVITE,
+    LOAN,
+    deadline_partition,
+    invitation_sort_key,
+    loan_key,
+    loan_partition,
+    user_partition,
+)
 from app.db.table import DEADLINE_INDEX, DEADLINE_PARTITION, DEADLINE_SORT, GSI1_NAME, PARTITION_KEY, SORT_KEY
 from app.errors import DomainError, LostRace, Unauthenticated
 from app.loans import servicing_ops, transitions
@@ -207,17 +219,17 @@ def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
     commit(db, transitions.cancel(record, actor), refusal=_cancel_refusal)
 
 
-def due_loans(db: Dynamo, *, shard: int, now: datetime) -> list[Item]:
-    """Pending loans of one shard whose deadline is at or before `now`: one Query of the sparse deadline index.
-
-    Its sort key is "<fundingDeadline>#<loanId>", so loans not yet due are never read.
-    """
-    condition = Expression(
-        "#partition = :shard AND #sort <= :due",
-        names={"#partition": DEADLINE_PARTITION, "#sort": DEADLINE_SORT},
-        values={":shard": deadline_partition(shard), ":due": f"{iso(now)}#~"},
-    )
-    return db.query_all(condition, index=DEADLINE_INDEX)
+def due_loans(db: Dynamo, *, now: datetime) -> list[Item]:
+    """Pending loans whose deadline is at or before `now`: one Query per shard of the sparse deadline index, whose
+    sort key "<fundingDeadline>#<loanId>" keeps loans not yet due out of every read."""
+    names = {"#partition": DEADLINE_PARTITION, "#sort": DEADLINE_SORT}
+    conditions = [
+        Expression(
+            "#partition = :shard AND #sort <= :due", names=names, values={":shard": deadline_partition(shard), ":due": f"{iso(now)}#~"}
+        )
+        for shard in range(FUNDING_SHARDS)
+    ]
+    return [loan for condition in conditions for loan in db.query_all(condition, index=DEADLINE_INDEX)]
 
 
 def commit_expiry(db: Dynamo, loan: Item, actor: Actor) -> bool:

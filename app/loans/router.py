@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.auth.dependencies import CurrentUser
 from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey, SettingsDep
 from app.errors import request_id_of
-from app.loans import service
+from app.loans import funding_service, service
 from app.loans.dependencies import LoanId
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus
 from app.routing import JsonRoute
@@ -95,4 +95,6 @@ def loan_events(
     "funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn.",
 )
 def close_funding(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, settings: SettingsDep, request: Request) -> Loan:
-    return service.close_funding(db=db, clock=clock, settings=settings, borrower=caller, loan_id=loan_id, request_id=request_id_of(request))
+    return funding_service.close_funding(
+        db=db, clock=clock, settings=settings, borrower=caller, loan_id=loan_id, request_id=request_id_of(request)
+    )

@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING
 from app import idempotency
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, utc_date, uuid7
-from app.config import Settings
-from app.db.keys import FUNDING_SHARDS
 from app.errors import Forbidden, RuleViolation, Unauthenticated
 from app.loans import repository, views
-from app.loans.errors import InsufficientFunding, LoanNotFound, LoanNotPending
+from app.loans.errors import LoanNotFound, LoanNotPending
 from app.loans.records import LoanRecord, effective_status, is_loan_id, is_pending_invitation
 from app.loans.repository import Actor, LenderFigures, Servicing
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus, NextPayment
@@ -98,7 +96,7 @@ def _write_loan(
     return public
 
 
-def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal) -> LoanRecord:
+def visible_record(db: Dynamo, *, loan_id: str, caller: Principal) -> LoanRecord:
     """The loan partition if the caller is its borrower or invited to it; 404 otherwise (never reveal it exists)."""
     record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
     if record is None or (record.borrower_id != caller.user_id and record.invitation_of(caller.email) is None):
@@ -108,7 +106,7 @@ def _visible_record(db: Dynamo, *, loan_id: str, caller: Principal) -> LoanRecor
 
 def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Loan:
     """One strongly consistent Query of the loan's partition."""
-    record = _visible_record(db, loan_id=loan_id, caller=caller)
+    record = visible_record(db, loan_id=loan_id, caller=caller)
     return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, now=clock.now())
 
 
@@ -136,7 +134,7 @@ def my_loans(
 
 def loan_events(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, cursor: str | None) -> LoanEventPage:
     """A page of the loan's audit trail, oldest first; only the borrower may read it (404 for everyone else)."""
-    record = _visible_record(db, loan_id=loan_id, caller=caller)
+    record = visible_record(db, loan_id=loan_id, caller=caller)
     if record.borrower_id != caller.user_id:
         raise LoanNotFound()
     page = repository.event_page(db, loan_id=loan_id, limit=limit, cursor=cursor)
@@ -147,7 +145,7 @@ def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, 
     """Borrower only, pending only; the loan and every invitation's loanStatus change in one transaction."""
 
     def attempt() -> Loan:
-        record = _visible_record(db, loan_id=loan_id, caller=borrower)
+        record = visible_record(db, loan_id=loan_id, caller=borrower)
         if record.borrower_id != borrower.user_id:
             raise Forbidden("Only the borrower can cancel a loan")
         now = clock.now()
@@ -211,55 +209,3 @@ class ServicingView:
     outstanding_principal: Decimal | None
     next_payment: NextPayment | None
     days_past_due: int
-
-
-SYSTEM_ACTOR = "system"  # the actorId of changes no user made (the expiry job)
-
-
-@dataclass(frozen=True)
-class ExpiryReport:
-    due: int  # due loans found
-    expired: int  # expired by this run
-
-
-def expire_due_loans(*, db: Dynamo, clock: Clock, request_id: str) -> ExpiryReport:
-    """Every pending loan whose deadline has passed becomes expired (one conditional transaction per loan, with its
-    `expired` audit event): one Query per shard of the deadline index (no Scan, nothing not yet due is read), then one
-    TransactWriteItems per due loan; a loan that another run (or an accept/cancel) already moved is skipped. Idempotent."""
-    now = clock.now()
-    actor = Actor(user_id=SYSTEM_ACTOR, email="", at=iso(now), request_id=request_id)
-    due = [loan for shard in range(FUNDING_SHARDS) for loan in repository.due_loans(db, shard=shard, now=now)]
-    expired = sum(1 for loan in due if repository.commit_expiry(db, loan, actor))
-    return ExpiryReport(due=len(due), expired=expired)
-
-
-def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Principal, loan_id: str, request_id: str) -> Loan:
-    """Activate a pending loan now on what is funded, when at least MIN_PARTIAL_FUNDING_PERCENT of the amount is.
-
-    Borrower only (an invited lender 403, anyone else 404). ONE transaction: amount = fundedAmount, requestedAmount
-    keeps the ask, open invitations withdrawn, `funding_closed` then `activated`; bound to the version read, so an
-    acceptance either counts in the new amount or finds the loan active.
-    """
-
-    def attempt() -> Loan:
-        record = _visible_record(db, loan_id=loan_id, caller=borrower)
-        if record.borrower_id != borrower.user_id:
-            raise Forbidden("Only the borrower can close funding")
-        now = clock.now()
-        if effective_status(record.loan, now) != "pending":
-            raise LoanNotPending()
-        funded, amount = Decimal(record.loan["fundedAmount"]), Decimal(record.loan["amount"])
-        threshold = amount * settings.min_partial_funding_percent / 100
-        if funded <= 0 or funded < threshold:
-            percent = settings.min_partial_funding_percent
-            raise InsufficientFunding(f"Funding can be closed from {percent}% of the amount ({threshold:.2f}); {funded:.2f} is funded")
-        at = iso(now)
-        repository.commit_close_funding(db, record, Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
-        closed = repository.read_loan(db, loan_id=loan_id)
-        if closed is None:  # pragma: no cover - loans are never deleted
-            raise LoanNotFound()
-        return views.record_seen_by(closed, user_id=borrower.user_id, email=borrower.email, now=now)
-
-    closed = retry_on_lost_race(attempt)
-    logger.info("funding closed", extra={"request_id": request_id, "event": "funding_closed", "loan_id": loan_id})
-    return closed

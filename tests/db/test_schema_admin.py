@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from app.db.schema_admin import drop_table, ensure_table
-from app.db.table import GSI1_NAME, TTL_ATTRIBUTE
+from app.db.table import DEADLINE_INDEX, GSI1_NAME, TTL_ATTRIBUTE
 
 
 def test_ensure_table_creates_once_with_gsi_and_ttl_and_drop_is_idempotent(ddb_client: Any) -> None:
@@ -14,7 +14,7 @@ def test_ensure_table_creates_once_with_gsi_and_ttl_and_drop_is_idempotent(ddb_c
     assert ensure_table(ddb_client, name) is True
     assert ensure_table(ddb_client, name) is False
     table = ddb_client.describe_table(TableName=name)["Table"]
-    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [GSI1_NAME]
+    assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == [GSI1_NAME, DEADLINE_INDEX]
     ttl = ddb_client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == TTL_ATTRIBUTE
     drop_table(ddb_client, name)

@@ -1,4 +1,4 @@
-"""lambda_handler.handler answers real-shaped API Gateway events (HTTP API 2.0 and REST API 1.0)."""
+"""lambda_handler.handler answers real-shaped API Gateway events (HTTP API 2.0 and REST API 1.0); scheduled_handler runs a job."""
 
 from __future__ import annotations
 
@@ -75,3 +75,22 @@ def test_unreachable_table_gives_503_through_lambda(table_name: str) -> None:
     result = invoke({"DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:9", "TABLE_NAME": table_name}, V2)[0]
     assert result["statusCode"] == 503
     assert json.loads(result["body"])["status"] == "degraded"
+
+
+# lambda_handler.scheduled_handler: the jobs function (terraform/jobs.tf) runs the same zip with this handler.
+SCHEDULED = """
+import json, sys
+import lambda_handler
+result = lambda_handler.scheduled_handler({"job": "expire-loans"}, None)
+print("RESULT " + json.dumps({"result": result, "api_modules": [name for name in ("app.main", "mangum") if name in sys.modules]}))
+"""
+
+
+def test_scheduled_handler_runs_a_job_without_building_the_api(endpoint_url: str, table_name: str) -> None:
+    env = {**os.environ, "ENVIRONMENT": "test", "DYNAMODB_ENDPOINT_URL": endpoint_url, "TABLE_NAME": table_name}
+    done = subprocess.run([sys.executable, "-c", SCHEDULED], cwd=HERE.parents[1], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    answer = json.loads(line.removeprefix("RESULT "))
+    assert answer["result"] == {"job": "expire-loans", "due": 0, "expired": 0}
+    assert answer["api_modules"] == [], "the jobs function's cold start never builds the ASGI app"

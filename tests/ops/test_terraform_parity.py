@@ -72,16 +72,24 @@ def dynamodb_table(blocks: dict[str, dict[str, dict[str, Any]]]) -> dict[str, An
     return tables["main"]
 
 
-@pytest.fixture(scope="module")
-def lambda_statements(blocks: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The statements of the one policy on the Lambda execution role."""
+ROLES = {"lambda", "jobs", "scheduler"}  # the API function's, the jobs function's, EventBridge Scheduler's
+
+
+def _role_statements(blocks: dict[str, dict[str, dict[str, Any]]], role: str) -> list[dict[str, Any]]:
+    """The statements of the one policy on aws_iam_role.<role>."""
     policies = blocks["resource.aws_iam_role_policy"]
-    assert [body["role"] for body in policies.values()] == ["${aws_iam_role.lambda.id}"]
-    (policy,) = policies.values()
+    assert sorted(body["role"] for body in policies.values()) == sorted(f"${{aws_iam_role.{name}.id}}" for name in ROLES)
+    (policy,) = [body for body in policies.values() if body["role"] == f"${{aws_iam_role.{role}.id}}"]
     document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", policy["policy"])
     assert document, "the role policy is an aws_iam_policy_document (parsable, checked here)"
     statements: list[dict[str, Any]] = blocks["data.aws_iam_policy_document"][document.group(1)]["statement"]
     return statements
+
+
+@pytest.fixture(scope="module")
+def lambda_statements(blocks: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The statements of the one policy on the API function's execution role."""
+    return _role_statements(blocks, "lambda")
 
 
 def _calls(module: Path) -> set[str]:
@@ -209,8 +217,8 @@ def test_kms_grant_requires_the_apps_encryption_context(lambda_statements: list[
     assert conditions[("Null", "kms:EncryptionContextKeys")] == ["false"]
 
 
-def test_no_wildcard_action_or_resource(lambda_statements: list[dict[str, Any]]) -> None:
-    for statement in lambda_statements:
+def _no_wildcards(statements: list[dict[str, Any]], log_streams: str) -> None:
+    for statement in statements:
         assert "not_actions" not in statement and "not_resources" not in statement
         assert not any("*" in action for action in statement["actions"]), statement["actions"]
         for resource in statement["resources"]:
@@ -218,14 +226,20 @@ def test_no_wildcard_action_or_resource(lambda_statements: list[dict[str, Any]])
                 assert set(statement["actions"]) <= RESOURCELESS_ACTIONS, statement
             elif "*" in resource:
                 # Lambda names its log streams per execution environment: the one allowed pattern.
-                assert resource == LOG_STREAMS, resource
+                assert resource == log_streams, resource
+
+
+def test_no_wildcard_action_or_resource(lambda_statements: list[dict[str, Any]]) -> None:
+    _no_wildcards(lambda_statements, LOG_STREAMS)
 
 
 def test_role_has_no_other_policies(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
     assert "resource.aws_iam_role_policy_attachment" not in blocks
     assert "resource.aws_iam_policy" not in blocks
-    (role,) = blocks["resource.aws_iam_role"].values()
-    assert "managed_policy_arns" not in role and "inline_policy" not in role
+    roles = blocks["resource.aws_iam_role"]
+    assert set(roles) == ROLES
+    for role in roles.values():
+        assert "managed_policy_arns" not in role and "inline_policy" not in role
 
 
 # --- the function's settings --------------------------------------------------------------------
@@ -269,3 +283,91 @@ def test_tfvars_set_only_declared_variables_and_every_required_one(blocks: dict[
 
 def test_outputs_give_the_api_url_and_table_name(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
     assert {"api_url", "table_name"} <= set(blocks["output"])
+
+
+# --- the scheduled jobs (terraform/jobs.tf) ---------------------------------------------------------
+
+JOBS_FUNCTION = "${aws_lambda_function.jobs.arn}"
+JOBS_LOG_STREAMS = "${aws_cloudwatch_log_group.jobs.arn}:log-stream:*"
+
+
+@pytest.fixture(scope="module")
+def jobs_statements(blocks: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return _role_statements(blocks, "jobs")
+
+
+def test_jobs_role_queries_only_the_deadline_index_and_writes_only_items(jobs_statements: list[dict[str, Any]]) -> None:
+    """Least privilege: a subset of what the data layer calls, Query on GSI2 alone; no GetItem, no KMS.
+
+    (tests/jobs/test_expiry_requests.py checks these grants are exactly the calls an expiry run makes.)"""
+    granted = _granted(jobs_statements, "dynamodb")
+    assert set(granted) <= _required_actions("dynamodb")
+    assert granted.pop("dynamodb:Query") == {f"{TABLE_ARN}/index/{table.DEADLINE_INDEX}"}
+    assert granted and all(resources == {TABLE_ARN} for resources in granted.values()), granted
+    assert set(granted) <= {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+    assert not _granted(jobs_statements, "kms")
+    _no_wildcards(jobs_statements, JOBS_LOG_STREAMS)
+
+
+def test_scheduler_role_can_only_invoke_the_jobs_function(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    (statement,) = _role_statements(blocks, "scheduler")
+    assert statement["actions"] == ["lambda:InvokeFunction"] and statement["resources"] == [JOBS_FUNCTION]
+    trust = blocks["resource.aws_iam_role"]["scheduler"]["assume_role_policy"]
+    (assume,) = blocks["data.aws_iam_policy_document"][trust.split(".")[2]]["statement"]
+    assert assume["principals"] == [{"type": "Service", "identifiers": ["scheduler.amazonaws.com"]}]
+    assert {c["variable"] for c in assume["condition"]} == {"aws:SourceAccount", "aws:SourceArn"}, "no confused deputy"
+
+
+def test_schedule_runs_a_known_job_every_5_minutes(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    from app.jobs import JOBS
+
+    schedules = blocks["resource.aws_scheduler_schedule"]
+    assert set(schedules) == {"expire_loans"}
+    schedule = schedules["expire_loans"]
+    assert schedule["schedule_expression"] == "rate(5 minutes)"
+    assert schedule["flexible_time_window"] == [{"mode": "OFF"}]
+    (target,) = schedule["target"]
+    assert (target["arn"], target["role_arn"]) == (JOBS_FUNCTION, "${aws_iam_role.scheduler.arn}")
+    named = re.fullmatch(r'\$\{jsonencode\(\{job = "([\w-]+)"\}\)\}', target["input"])
+    assert named and named.group(1) in JOBS, target["input"]
+
+
+def test_jobs_function_runs_the_scheduled_handler_from_the_api_zip(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    functions = blocks["resource.aws_lambda_function"]
+    assert set(functions) == {"api", "jobs"}
+    api, jobs = functions["api"], functions["jobs"]
+    assert jobs["handler"] == "lambda_handler.scheduled_handler"
+    assert re.search(r"^def scheduled_handler\(event", (ROOT / "lambda_handler.py").read_text(), re.M)
+    for setting in ("runtime", "architectures", "filename", "source_code_hash", "kms_key_arn", "tracing_config"):
+        assert jobs[setting] == api[setting], setting
+    assert jobs["role"] == "${aws_iam_role.jobs.arn}"
+    assert jobs["reserved_concurrent_executions"].startswith("${var.") and jobs["timeout"].startswith("${var.")
+    (environment,) = jobs["environment"]
+    variables: dict[str, str] = environment["variables"]
+    assert set(variables) <= {name.upper() for name in Settings.model_fields}
+    assert variables["TABLE_NAME"] == "${aws_dynamodb_table.main.name}"
+    assert "DYNAMODB_ENDPOINT_URL" not in variables and "DEBUG_DB_METRICS" not in variables and "AWS_REGION" not in variables
+
+
+def test_every_log_group_is_encrypted_by_a_key_that_lets_logs_use_it(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Lambda writes to /aws/lambda/<function name>; the data key's policy must let CloudWatch Logs use it there."""
+    groups = blocks["resource.aws_cloudwatch_log_group"]
+    assert groups["lambda"]["name"] == "/aws/lambda/${local.name}"
+    assert blocks["resource.aws_lambda_function"]["jobs"]["function_name"] == "${local.name}-jobs"
+    assert groups["jobs"]["name"] == "/aws/lambda/${local.name}-jobs"
+    data_key = blocks["data.aws_iam_policy_document"]["data_key"]["statement"]
+    (logs,) = [s for s in data_key if s.get("sid") == "CloudWatchLogsEncryptsOurLogGroups"]
+    (context,) = logs["condition"]
+    allowed = {value.rsplit(":log-group:", 1)[1] for value in context["values"]}
+    assert allowed == {group["name"] for group in groups.values()}
+    for group in groups.values():
+        assert group["kms_key_id"] == "${aws_kms_key.data.arn}" and group["retention_in_days"] == "${var.log_retention_days}"
+
+
+def test_a_failed_job_run_trips_an_alarm(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    alarm = blocks["resource.aws_cloudwatch_metric_alarm"]["jobs_errors"]
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert alarm["dimensions"] == {"FunctionName": "${aws_lambda_function.jobs.function_name}"}
+    assert alarm["period"] * alarm["evaluation_periods"] == 600
+    assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"

@@ -1148,7 +1148,7 @@ export interface components {
              * @description Days since the oldest unpaid due date once it has passed, else 0
              * @default 0
              */
-            daysPastDue: number;
+            daysPastDue?: number;
             /** Repaidat */
             repaidAt?: string | null;
         };
@@ -1197,7 +1197,7 @@ export interface components {
              * @description Days the loan stays open for funding (fundingDeadline = createdAt + fundingDays x 24 h)
              * @default 14
              */
-            fundingDays: number;
+            fundingDays?: number;
         };
         /**
          * LoanEvent

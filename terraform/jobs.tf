@@ -1,0 +1,160 @@
+# Scheduled jobs (app/jobs): EventBridge Scheduler invokes a second function built from the same zip,
+# with its own handler (lambda_handler.scheduled_handler) and its own role. It is a separate function
+# and not the API function with a second entry point because a function has one role: this one can
+# do only what the expiry job does (Query GSI2, write loans, invitations and events). It has no
+# GetItem, no other index and no KMS key. Its Errors metric counts failed runs only, and the API's
+# reserved concurrency is not shared with it.
+# Locally the same jobs run from `python -m app.worker` (README "Worker and scheduled jobs").
+
+resource "aws_cloudwatch_log_group" "jobs" {
+  name              = "/aws/lambda/${local.name}-jobs"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.data.arn
+}
+
+resource "aws_iam_role" "jobs" {
+  name               = "${local.name}-jobs"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "jobs" {
+  # expire_due_loans (app/loans/service.py): one Query per shard of the deadline index, then one
+  # TransactWriteItems per due loan: an Update of the loan and of each invitation, a Put of the
+  # `expired` event (IAM authorizes each operation of a transaction as its item action).
+  # tests/jobs/test_expiry_requests.py checks these grants against the calls a run makes.
+  statement {
+    sid       = "QueryTheDeadlineIndex"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.main.arn}/index/GSI2"]
+  }
+
+  statement {
+    sid       = "ExpireLoans"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.main.arn]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.jobs.arn}:log-stream:*"]
+  }
+
+  # As the API function: X-Ray's two actions have no resource type, "*" is the only one AWS accepts.
+  statement {
+    sid       = "XRayActiveTracing"
+    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "jobs" {
+  name   = "least-privilege"
+  role   = aws_iam_role.jobs.id
+  policy = data.aws_iam_policy_document.jobs.json
+}
+
+resource "aws_lambda_function" "jobs" {
+  #checkov:skip=CKV_AWS_116:the scheduled event carries no work, only {"job": "expire-loans"}: a failed run trips the jobs-errors alarm and the next run (5 minutes later) redoes it, so a dead-letter queue would only hold stale copies of that input
+  #checkov:skip=CKV_AWS_117:no VPC on purpose, as the API function: it reaches only DynamoDB, over TLS with IAM auth; a VPC would add NAT or endpoint costs without protecting anything
+  #checkov:skip=CKV_AWS_272:code signing needs AWS Signer profiles; the zip is the API's, built by CI from reviewed main and pinned by source_code_hash (README "Deploy")
+  function_name = "${local.name}-jobs"
+  description   = "Lending marketplace scheduled jobs (app/jobs), invoked by EventBridge Scheduler"
+  role          = aws_iam_role.jobs.arn
+  runtime       = "python3.12"
+  architectures = ["arm64"]
+  handler       = "lambda_handler.scheduled_handler"
+
+  # The API's package (no second build). Unpublished: the schedule invokes $LATEST, i.e. the code of
+  # the last apply (rolling the API's alias back does not roll this function back; apply the old zip).
+  filename         = var.lambda_zip_path
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+
+  memory_size                    = var.lambda_memory_mb
+  timeout                        = var.jobs_timeout_seconds
+  reserved_concurrent_executions = var.jobs_reserved_concurrency
+  kms_key_arn                    = aws_kms_key.data.arn
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  # What app/config.py reads. The jobs use neither tokens nor ACH keys, but the app refuses to start
+  # in prod without a strong JWT_SECRET and an ACH_KMS_KEY_ID, so it gets both. The role has no KMS
+  # grant, so the key id is only a name here. No CORS: there is no HTTP.
+  environment {
+    variables = {
+      ENVIRONMENT    = var.environment
+      TABLE_NAME     = aws_dynamodb_table.main.name
+      ACH_KMS_KEY_ID = aws_kms_key.ach.arn
+      LOG_LEVEL      = var.log_level
+      JWT_SECRET     = data.aws_ssm_parameter.jwt_secret.value
+    }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.jobs, aws_iam_role_policy.jobs]
+}
+
+# EventBridge Scheduler calls the target with this role, so the function needs no resource policy.
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    # Only schedules of this account and this stack can use the role (no confused deputy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:scheduler:${var.region}:${local.account_id}:schedule/default/${local.name}-*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${local.name}-scheduler"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokeTheJobsFunction"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.jobs.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "invoke-jobs"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+resource "aws_scheduler_schedule" "expire_loans" {
+  #checkov:skip=CKV_AWS_297:the schedule stores only its input {"job": "expire-loans"}, no personal or secret data; a customer managed key would make the scheduler role hold kms:Decrypt on the data key, which also guards the table
+  name                = "${local.name}-expire-loans"
+  description         = "Expire pending loans whose funding deadline has passed (app/jobs/expiry.py)"
+  schedule_expression = "rate(5 minutes)"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.jobs.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ job = "expire-loans" })
+
+    # A run is worth making only until the next one is due; the job is idempotent either way.
+    retry_policy {
+      maximum_event_age_in_seconds = 300
+      maximum_retry_attempts       = 2
+    }
+  }
+}
