@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     table_name: str = "lending"
     dynamodb_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+    # Every botocore client (DynamoDB, KMS): the one place timeouts and retries are set (app/db/dynamo.py
+    # ClientTimeouts carries them to the clients). Sized so the slowest endpoint's worst case stays
+    # under the Lambda timeout and API Gateway's 29 s: README "Timeouts and retries".
+    aws_connect_timeout_seconds: float = Field(default=1, gt=0, le=10)
+    aws_read_timeout_seconds: float = Field(default=2, gt=0, le=10)
+    aws_max_attempts: int = Field(default=3, ge=1, le=5)  # the first call included (botocore's total_max_attempts)
+    aws_retry_mode: Literal["standard", "adaptive"] = "standard"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cors_origins: str = ""
 

@@ -7,11 +7,11 @@ import hashlib
 import hmac
 
 from app.config import Settings
-from app.db.dynamo import Dynamo, make_client
+from app.db.dynamo import ClientTimeouts, Dynamo, make_client
 
 
 def make_db(settings: Settings) -> Dynamo:
     """The table handle: one botocore client (make it once per process, never per request or per run)."""
-    client = make_client(region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint_url)
+    client = make_client(region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint_url, timeouts=ClientTimeouts.of(settings))
     cursor_secret = hmac.new(settings.jwt_secret.encode(), b"pagination-cursor", hashlib.sha256).digest()
     return Dynamo(client, settings.table_name, cursor_secret)

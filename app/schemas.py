@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 T = TypeVar("T")
 
@@ -75,9 +92,25 @@ def whole_number(value: Any) -> Any:
     return value
 
 
+LOOKALIKE_EMAIL = "email must use ASCII characters after normalisation (NFKC); look-alike characters are refused"
+# What an email may hold once normalised: printable ASCII (email-validator then enforces the RFC 5322 atext of the
+# local part and the letter-digit-hyphen labels of the domain, without DNS).
+EMAIL_ASCII = r"^[\x21-\x7e]+$"
+
+
 def normalise_email(value: object) -> object:
-    """Trimmed and lower-cased: the one spelling an email has in the table (before and after validation)."""
-    return value.strip().lower() if isinstance(value, str) else value
+    """The one spelling an email has in the table: trimmed, NFKC-normalised and case-folded, then ASCII only.
+
+    NFKC maps compatibility forms to their plain characters (fullwidth "ａｄａ" is "ada"), so they name the same
+    account; what is still not ASCII afterwards (Cyrillic "а", accented letters, internationalised domains) could
+    pass for another address, and is refused.
+    """
+    if not isinstance(value, str):
+        return value
+    folded = unicodedata.normalize("NFKC", value.strip()).casefold()
+    if not folded.isascii():
+        raise ValueError(LOOKALIKE_EMAIL)
+    return folded
 
 
 def _lower(value: str) -> str:
@@ -103,8 +136,11 @@ EmailAddress = Annotated[
             "type": "string",
             "format": "email",
             "maxLength": 254,
+            "pattern": EMAIL_ASCII,
             "not": {"pattern": '(^"|\\.(' + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAINS) + ")\\.?$)"},
-            "description": "Trimmed and lower-cased before use. Refused: a top-level domain reserved for special use "
+            "description": "Trimmed, normalised with Unicode NFKC and case-folded before use. After NFKC an email must be "
+            "ASCII (fullwidth forms become their ASCII letters; look-alike characters such as Cyrillic letters are refused). "
+            "Refused: a top-level domain reserved for special use "
             f"({', '.join('.' + name for name in SPECIAL_USE_DOMAINS)}) and quoted local parts",
             "examples": ["ada@example.com"],
         }
@@ -113,11 +149,44 @@ EmailAddress = Annotated[
 # At least one character that neither JSON Schema's \s nor Python's str.strip() counts as white space:
 # text is trimmed before its length is checked, so the schema states that blank text is refused.
 NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+# C0 controls, DEL and C1 controls: refused inside free text once it is trimmed (the schema's `not` pattern;
+# the same text is a Python and an ECMA-262 regular expression).
+CONTROL_CHARACTERS = r"[\u0000-\u001f\u007f-\u009f]"
+CONTROL_MESSAGE = "must not contain control characters (U+0000-U+001F, U+007F-U+009F)"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
 
 
-def trimmed(max_length: int) -> StringConstraints:
-    """Text trimmed of surrounding white space, then 1..max_length characters, not blank."""
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=NOT_BLANK)
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(CONTROL_MESSAGE)
+    return value
+
+
+@dataclass(frozen=True)
+class _NoControlCharacters:
+    """Refuses control characters (after the trimming before it) and states it in the JSON schema as a `not` pattern."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(_no_control_characters, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["not"] = {"pattern": CONTROL_CHARACTERS}
+        return json_schema
+
+
+@dataclass(frozen=True)
+class TrimmedText(StringConstraints):
+    """StringConstraints, then the control-character refusal (so it sees the trimmed text)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from super().__iter__()
+        yield _NoControlCharacters()
+
+
+def trimmed(max_length: int) -> TrimmedText:
+    """Text trimmed of surrounding white space, then 1..max_length characters, not blank, no control character inside."""
+    return TrimmedText(strip_whitespace=True, min_length=1, max_length=max_length, pattern=NOT_BLANK)
 
 
 PersonName = Annotated[str, trimmed(100)]

@@ -26,7 +26,8 @@ def _no_store(response: Response) -> None:
     status_code=status.HTTP_201_CREATED,
     response_model=AuthResponse,
     summary="Create an account and sign in",
-    description="Emails are trimmed and lower-cased. An email with loan invitations starts with the lender role.",
+    description="Emails are trimmed, NFKC-normalised and case-folded (ASCII only afterwards). "
+    "An email with loan invitations starts with the lender role.",
 )
 def register(body: RegisterRequest, request: Request, response: Response, db: Db, settings: SettingsDep, clock: ClockDep) -> AuthResponse:
     _no_store(response)

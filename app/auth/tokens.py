@@ -45,8 +45,13 @@ def issue_access_token(*, settings: Settings, user_id: str, email: str, now: dat
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
+def _seconds(value: object) -> int | None:
+    """A NumericDate claim as whole seconds; anything else (a string, a boolean, a fraction) is None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def verify_access_token(*, settings: Settings, token: str, now: datetime) -> Principal:
-    """The caller of a valid token; anything else (expired, tampered, wrong alg/iss/aud) is Unauthenticated."""
+    """The caller of a valid token; anything else (expired, not yet valid, tampered, wrong alg/iss/aud) is Unauthenticated."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated()
     try:
@@ -62,10 +67,14 @@ def verify_access_token(*, settings: Settings, token: str, now: datetime) -> Pri
         raise Unauthenticated() from exc
     # Time checks against our clock (tests control it); PyJWT's own would use the wall clock.
     current = epoch(now)
-    expires, issued = claims.get("exp"), claims.get("iat")
-    if not isinstance(expires, int) or not isinstance(issued, int) or isinstance(expires, bool) or isinstance(issued, bool):
+    expires, issued = _seconds(claims.get("exp")), _seconds(claims.get("iat"))
+    not_before = _seconds(claims["nbf"]) if "nbf" in claims else issued  # optional; a present nbf must be valid
+    if expires is None or issued is None or not_before is None:
         raise Unauthenticated()
-    if expires <= current or issued > current + CLOCK_SKEW_SECONDS or expires - issued > MAX_LIFETIME_SECONDS:
+    if expires <= current or expires - issued > MAX_LIFETIME_SECONDS:
+        raise Unauthenticated()
+    # Not yet valid: issued, or usable only from, later than now (with the same leeway for clock skew).
+    if issued > current + CLOCK_SKEW_SECONDS or not_before > current + CLOCK_SKEW_SECONDS:
         raise Unauthenticated()
     user_id, email = claims.get("sub"), claims.get("email")
     if not isinstance(user_id, str) or not isinstance(email, str) or not user_id or not email:

@@ -13,9 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from app.db.dynamo import ClientTimeouts
 from app.db.errors import DataLayerError
 
 REJECTED_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
@@ -30,9 +30,9 @@ class DataKeyRejected(DataLayerError):
 
 
 @lru_cache(maxsize=4)
-def kms_client(region: str, endpoint_url: str | None = None) -> Any:
-    """One KMS client per process and region (clients are thread-safe)."""
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+def kms_client(region: str, endpoint_url: str | None = None, timeouts: ClientTimeouts | None = None) -> Any:
+    """One KMS client per process and region (clients are thread-safe); timeouts as DynamoDB's (ClientTimeouts)."""
+    config = (timeouts or ClientTimeouts()).config()
     return botocore.session.get_session().create_client("kms", region_name=region, endpoint_url=endpoint_url, config=config)
 
 

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.config import Settings, local_ach_key
+from app.db.dynamo import ClientTimeouts
 from app.db.expressions import Item
 from app.db.kms import DataKeyRejected, KeyServiceUnavailable, KmsKeyring, kms_client
 from app.errors import ServiceUnavailable
@@ -25,6 +26,10 @@ from app.errors import ServiceUnavailable
 NONCE_BYTES = 12
 ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
 ENCRYPTED_FIELDS = ("routingNumber", "accountNumber")
+# The Federal Reserve's routing symbol: 01-12 (Federal Reserve banks), 21-32 (thrifts), 61-72 (electronic), 80 (travellers'
+# cheques). 00 (the US government) and every other prefix is refused. The same rule as a pattern for the JSON schema.
+ROUTING_PREFIXES = frozenset({*range(1, 13), *range(21, 33), *range(61, 73), 80})
+ROUTING_PATTERN = r"^(0[1-9]|1[0-2]|2[1-9]|3[0-2]|6[1-9]|7[0-2]|80)[0-9]{7}$"
 
 
 class AchDecryptionFailed(Exception):
@@ -32,9 +37,11 @@ class AchDecryptionFailed(Exception):
 
 
 def valid_routing_number(value: str) -> str:
-    """ABA checksum: 3*(d1+d4+d7) + 7*(d2+d5+d8) + (d3+d6+d9) is a multiple of 10."""
-    if len(value) != 9 or not value.isdigit():
+    """A Federal Reserve prefix (ROUTING_PREFIXES), and the ABA checksum: 3*(d1+d4+d7) + 7*(d2+d5+d8) + (d3+d6+d9) % 10 == 0."""
+    if len(value) != 9 or not value.isascii() or not value.isdigit():
         raise ValueError("routing number must be exactly 9 digits")
+    if int(value[:2]) not in ROUTING_PREFIXES:
+        raise ValueError("routing number prefix must be 01-12, 21-32, 61-72 or 80")
     if sum(weight * int(digit) for weight, digit in zip(ABA_WEIGHTS, value, strict=True)) % 10 != 0:
         raise ValueError("routing number fails the ABA checksum")
     return value
@@ -92,7 +99,7 @@ class KmsDataKeys:
 def data_keys_for(settings: Settings) -> DataKeySource:
     """KMS when ACH_KMS_KEY_ID is set (required in prod), else the local dev/test key."""
     if settings.ach_kms_key_id:
-        return KmsDataKeys(KmsKeyring(kms_client(settings.aws_region), settings.ach_kms_key_id))
+        return KmsDataKeys(KmsKeyring(kms_client(settings.aws_region, timeouts=ClientTimeouts.of(settings)), settings.ach_kms_key_id))
     key = local_ach_key(settings)
     if key is None:
         raise ServiceUnavailable("ACH encryption is not configured")

@@ -18,6 +18,7 @@ from app.loans.records import effective_status
 from app.loans.repository import Actor
 from app.loans.schemas import Loan
 from app.retry import retry_on_lost_race
+from app.users import service as users_service
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
@@ -77,7 +78,8 @@ def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Pri
             percent = settings.min_partial_funding_percent
             raise InsufficientFunding(f"Funding can be closed from {percent}% of the amount ({threshold:.2f}); {funded:.2f} is funded")
         at = iso(now)
-        repository.commit_close_funding(db, record, Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
+        actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
+        repository.commit_close_funding(db, record, actor, caller_check=users_service.account_exists(user_id=borrower.user_id))
         closed = repository.read_loan(db, loan_id=loan_id)
         if closed is None:  # pragma: no cover - loans are never deleted
             raise LoanNotFound()

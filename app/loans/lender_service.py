@@ -118,7 +118,7 @@ def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: 
         now = clock.now()
         record, _ = _invited_record(db, loan_id=loan_id, lender=lender, now=now)
         actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=iso(now), request_id=request_id)
-        repository.commit_decline(db, record, actor)
+        repository.commit_decline(db, record, actor, caller_check=users_service.account_exists(user_id=lender.user_id))
 
     retry_on_lost_race(attempt)
     logger.info("invitation declined", extra={"request_id": request_id, "event": "invitation_declined", "loan_id": loan_id})

@@ -9,7 +9,9 @@ Every read is one call on known keys (see docs/data-model.md, "Access patterns")
   live loan figures              BatchGetItem / GetItem of loan items
   loans due to expire            Query GSI2 PK = PENDING#<shard>, SK <= "<now>#~" (one per shard)
 Every commit is ONE transaction built by app/loans/transitions.py; a refused transaction leaves here
-as the contract's error, or as LostRace when the loan changed under us (the service re-reads).
+as the contract's error, or as LostRace when the loan changed under us (the service re-reads). Each
+commit a user makes carries their caller_check (their account exists; app/transactions.py), except an
+acceptance, whose lender-role grant already updates the user item on that condition.
 Longer than 250 lines because it is the one door to the loan items: every read of a list and every
 commit of a change, each commit with the meaning of its refusal, so none is written twice elsewhere.
 """
@@ -42,7 +44,7 @@ from app.loans.items import NewLoan, ach_item, new_loan_items
 from app.loans.records import DEFAULT_FUNDING_DAYS, LoanRecord
 from app.loans.servicing_ops import LenderFigures, Servicing
 from app.loans.transitions import Actor
-from app.transactions import commit
+from app.transactions import CallerCheck, commit
 
 # The builders services feed the commits with.
 __all__ = ["Actor", "LenderFigures", "NewLoan", "Servicing", "ach_item", "new_loan_items"]
@@ -171,10 +173,18 @@ def live_loan(db: Dynamo, *, loan_id: str, borrower_id: str) -> Item | None:
 # --- commits -----------------------------------------------------------------------------------------
 
 
-def insert_loan(db: Dynamo, *, loan_item: Item, invitations: list[Item], actor: Actor, completion: Operation | None = None) -> None:
-    """The loan, every invitation and the `created` event (and the idempotency completion) in ONE transaction."""
+def insert_loan(
+    db: Dynamo,
+    *,
+    loan_item: Item,
+    invitations: list[Item],
+    actor: Actor,
+    caller_check: CallerCheck,
+    completion: Operation | None = None,
+) -> None:
+    """The loan, every invitation and the `created` event (the borrower's account check, the idempotency completion) in ONE transaction."""
     # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
-    commit(db, transitions.create(loan_item, invitations, actor, [uuid7()]), completion=completion)
+    commit(db, transitions.create(loan_item, invitations, actor, [uuid7()]), caller_check=caller_check, completion=completion)
 
 
 def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
@@ -209,14 +219,14 @@ def commit_acceptance(db: Dynamo, record: LoanRecord, actor: Actor, *, ach_item:
     commit(db, operations, refusal=lambda exc: _refusal(exc, accepting=True))
 
 
-def commit_decline(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
-    """The caller's participation declined, only while it is invited on a pending loan."""
-    commit(db, transitions.decline(record, actor), refusal=lambda exc: _refusal(exc, accepting=False))
+def commit_decline(db: Dynamo, record: LoanRecord, actor: Actor, *, caller_check: CallerCheck) -> None:
+    """The caller's participation declined, only while it is invited on a pending loan (and their account exists)."""
+    commit(db, transitions.decline(record, actor), refusal=lambda exc: _refusal(exc, accepting=False), caller_check=caller_check)
 
 
-def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
+def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor, *, caller_check: CallerCheck) -> None:
     """The loan cancelled with every invitation's loanStatus, bound to the version read (LostRace if it moved)."""
-    commit(db, transitions.cancel(record, actor), refusal=_cancel_refusal)
+    commit(db, transitions.cancel(record, actor), refusal=_cancel_refusal, caller_check=caller_check)
 
 
 def due_loans(db: Dynamo, *, now: datetime) -> list[Item]:
@@ -245,7 +255,7 @@ class _NotPendingAnyMore(Exception):
     """The loan left pending before this expiry committed."""
 
 
-def commit_close_funding(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
+def commit_close_funding(db: Dynamo, record: LoanRecord, actor: Actor, *, caller_check: CallerCheck) -> None:
     """Activate on what is funded (bound to the version read); LoanNotPending, or LostRace when an accept came first."""
 
     def refusal(exc: TransactionCancelled) -> DomainError | None:
@@ -255,7 +265,7 @@ def commit_close_funding(db: Dynamo, record: LoanRecord, actor: Actor) -> None:
         moved = current is not None and current.get("status") == "pending" and current.get("version") != record.loan["version"]
         return LostRace() if moved else LoanNotPending()
 
-    commit(db, transitions.close_funding(record, actor), refusal=refusal)
+    commit(db, transitions.close_funding(record, actor), refusal=refusal, caller_check=caller_check)
 
 
 def repayment_operations(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
-from app.loans.ach import valid_routing_number
+from app.loans.ach import ROUTING_PATTERN, valid_routing_number
 from app.loans.records import funding_deadline
 from app.schemas import (
     Amount,
@@ -145,11 +145,11 @@ class Invitation(CamelModel):
 HolderName = Annotated[str, trimmed(100)]
 RoutingNumber = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9]{9}$"),
+    StringConstraints(pattern=ROUTING_PATTERN),
     AfterValidator(valid_routing_number),
     Field(
-        description="9 digits with a valid ABA checksum (3, 7, 1 weights, sum divisible by 10); "
-        "a number that fails it is refused (422 VALIDATION_ERROR)",
+        description="9 digits: a Federal Reserve prefix (first two digits 01-12, 21-32, 61-72 or 80) and a valid ABA "
+        "checksum (3, 7, 1 weights, sum divisible by 10); a number that fails either is refused (422 VALIDATION_ERROR)",
         json_schema_extra={"x-checksum": "ABA"},
         examples=["021000021"],
     ),

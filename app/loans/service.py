@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from app import idempotency
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, utc_date, uuid7
-from app.errors import Forbidden, RuleViolation, Unauthenticated
+from app.errors import Forbidden, RuleViolation
 from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
 from app.loans.records import LoanRecord, effective_status, is_loan_id, is_pending_invitation
@@ -70,9 +70,10 @@ def create_loan(
 def _write_loan(
     *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, completion: idempotency.Completion
 ) -> Loan:
+    # The GetItem gives the borrower's name (and a quick 401); the transaction re-checks the account, atomically.
     user = users_service.get_user(db=db, user_id=borrower.user_id)
     if user is None:
-        raise Unauthenticated("The account no longer exists")
+        raise users_service.account_gone()
     now = clock.now()
     at, loan_id = iso(now), uuid7(now)
     loan_item, invitations = repository.new_loan_items(
@@ -92,7 +93,8 @@ def _write_loan(
     actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
     public = views.loan_public(loan_item, [views.participant_of(entry, "pending") for entry in loan_item["participants"]], now)
     stored = completion(public) if completion else None
-    repository.insert_loan(db, loan_item=loan_item, invitations=invitations, actor=actor, completion=stored)
+    caller_check = users_service.account_exists(user_id=borrower.user_id)
+    repository.insert_loan(db, loan_item=loan_item, invitations=invitations, actor=actor, caller_check=caller_check, completion=stored)
     return public
 
 
@@ -152,7 +154,8 @@ def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, 
         if effective_status(record.loan, now) != "pending":
             raise LoanNotPending(repository.NOT_PENDING_TO_CANCEL)
         at = iso(now)
-        repository.commit_cancel(db, record, Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id))
+        actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
+        repository.commit_cancel(db, record, actor, caller_check=users_service.account_exists(user_id=borrower.user_id))
         record.loan.update(status="cancelled", cancelledAt=at)
         for invitation in record.invitations:
             invitation["loanStatus"] = "cancelled"

@@ -4,7 +4,8 @@ schedule      GetItem SERVICING#<loanId> / SCHEDULE  (absent until the first rep
               schedule is the one fixed at activation, derived from the loan's terms)
 repayments    Query SERVICING#<loanId>, begins_with(SK, REPAYMENT#), newest first (a page) or oldest first (all)
 a repayment   ONE TransactWriteItems: the loan's operations (built by app/loans, the loan update
-              first) + Put the repayment + Put the schedule [+ the idempotency completion]
+              first) + Put the repayment + Put the schedule + the borrower's account check
+              [+ the idempotency completion]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from app.db.table import PARTITION_KEY, SORT_KEY
 from app.errors import DomainError, LostRace
 from app.servicing.errors import LoanNotActive
 from app.servicing.schedule import Installment
-from app.transactions import commit
+from app.transactions import CallerCheck, commit
 
 _FIELDS = ("amount", "principal", "interest", "balanceAfter", "paidPrincipal", "paidInterest")
 
@@ -94,9 +95,11 @@ def commit_repayment(
     loan_version: int,
     installments: list[Installment],
     installment_amount: Decimal,
+    caller_check: CallerCheck,
     completion: Operation | None,
 ) -> None:
-    """ONE transaction; LoanNotActive if the loan left `active`, LostRace if another repayment got there first."""
+    """ONE transaction; LoanNotActive if the loan left `active`, LostRace if another repayment got there first,
+    `caller_check`'s error (401) if the borrower's account is gone."""
     schedule = {
         **schedule_key(loan_id),
         "entity": "schedule",
@@ -105,7 +108,8 @@ def commit_repayment(
         "loanVersion": loan_version,  # the loan's version once this transaction commits
         "installments": [_installment_item(installment) for installment in installments],
     }
-    commit(db, [*loan_operations, tx_put(repayment, NEW_ITEM), tx_put(schedule)], refusal=_refusal, completion=completion)
+    operations = [*loan_operations, tx_put(repayment, NEW_ITEM), tx_put(schedule)]
+    commit(db, operations, refusal=_refusal, caller_check=caller_check, completion=completion)
 
 
 def _refusal(exc: TransactionCancelled) -> DomainError | None:

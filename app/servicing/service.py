@@ -23,6 +23,7 @@ from app.servicing import allocation, distribution, repository, statements
 from app.servicing import schedule as rules
 from app.servicing.errors import LoanNotActive, OverpaymentRefused
 from app.servicing.schemas import Distribution, Installment, Payoff, Repayment, RepaymentCreate, RepaymentPage, Schedule, Statement
+from app.users import service as users_service
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
@@ -199,6 +200,7 @@ def _record(
         loan_version=int(record.loan["version"]) + 1,
         installments=applied.installments,
         installment_amount=terms.installment,
+        caller_check=users_service.account_exists(user_id=borrower.user_id),
         completion=completion(response) if completion else None,
     )
     return response

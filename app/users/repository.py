@@ -4,6 +4,7 @@ read      GetItem USER#<id>
 register  a Put of the new item, committed inside auth's registration transaction
 profile   UpdateItem (conditional on the item existing)
 lender    an ADD roles operation, committed inside login's or an acceptance's transaction
+exists    a ConditionCheck (attribute_exists), committed inside every other write a user makes
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 
 from app.db.dynamo import Dynamo
 from app.db.errors import ConditionFailed
-from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_put, tx_update
+from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_check, tx_put, tx_update
 from app.db.keys import user_key
 from app.errors import Unauthenticated
 
 BORROWER = "borrower"
 LENDER = "lender"
+ACCOUNT_GONE = "The account no longer exists"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ def new_user(user: UserRecord) -> Operation:
     return tx_put(item, NEW_ITEM)
 
 
+def account_exists(user_id: str) -> Operation:
+    """A ConditionCheck that the user item exists: a write by a token that outlived its account fails with it."""
+    return tx_check(user_key(user_id), EXISTING_ITEM)
+
+
 def lender_grant(user_id: str, at: str) -> Operation:
     """ADD the lender role to an existing user (a set: granting twice changes nothing)."""
     return tx_update(
@@ -109,5 +116,5 @@ def update_user(db: Dynamo, *, user_id: str, changes: dict[str, object], removal
     try:
         item = db.update(user_key(user_id), Expression(expression, names=names, values=values), condition=EXISTING_ITEM)
     except ConditionFailed as exc:
-        raise Unauthenticated("The account no longer exists") from exc
+        raise Unauthenticated(ACCOUNT_GONE) from exc
     return user_from_item(item)

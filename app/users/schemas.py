@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from app.schemas import NOT_BLANK, CamelModel, PersonName, Phone, Role, StrictInput, Timestamp
+from app.schemas import CONTROL_CHARACTERS, NOT_BLANK, CamelModel, PersonName, Phone, Role, StrictInput, Timestamp
 
 
 class Profile(CamelModel):
@@ -21,17 +21,15 @@ class Profile(CamelModel):
     created_at: Timestamp
 
 
+_NAME_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK, "not": {"pattern": CONTROL_CHARACTERS}}
+
+
 class ProfileUpdate(StrictInput):
     """Only these fields are writable; any other field (email, roles, ...) is a 422 naming it."""
 
-    # null is refused (a name cannot be removed), so the schema publishes a plain string
-    first_name: Annotated[
-        PersonName | None, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK, "examples": ["Ada"]})
-    ] = None
-    last_name: Annotated[
-        PersonName | None,
-        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK, "examples": ["Lovelace"]}),
-    ] = None
+    # null is refused (a name cannot be removed), so the schema publishes a plain string (PersonName's rules)
+    first_name: Annotated[PersonName | None, WithJsonSchema({**_NAME_SCHEMA, "examples": ["Ada"]})] = None
+    last_name: Annotated[PersonName | None, WithJsonSchema({**_NAME_SCHEMA, "examples": ["Lovelace"]})] = None
     phone: Phone | None = Field(default=None, description="E.164, e.g. +14155550123; null removes it")
 
     @field_validator("first_name", "last_name", mode="before")

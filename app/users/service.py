@@ -1,7 +1,7 @@
 """User rules: the profile a user sees and may change, their roles; the user item's owner for other domains.
 
 Other domains call these by module alias (`from app.users import service as users_service`):
-get_user, initial_roles, new_user and lender_grant (the operations their transactions commit).
+get_user, initial_roles, new_user, lender_grant and account_exists (the operations their transactions commit).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from app.clock import Clock, iso
 from app.errors import Unauthenticated
+from app.transactions import CallerCheck
 from app.users import repository
-from app.users.repository import BORROWER, LENDER, UserRecord, roles_of
+from app.users.repository import ACCOUNT_GONE, BORROWER, LENDER, UserRecord, roles_of
 from app.users.schemas import Profile, ProfileUpdate
 
 if TYPE_CHECKING:
@@ -35,8 +36,19 @@ def existing_user(*, db: Dynamo, user_id: str) -> UserRecord:
     """The caller's user item; 401 when a valid token outlived its account."""
     user = repository.get_user(db, user_id)
     if user is None:
-        raise Unauthenticated("The account no longer exists")
+        raise account_gone()
     return user
+
+
+def account_gone() -> Unauthenticated:
+    """401: a valid token whose account no longer exists (a read found no user item, or an account_exists check failed)."""
+    return Unauthenticated(ACCOUNT_GONE)
+
+
+def account_exists(*, user_id: str) -> CallerCheck:
+    """A ConditionCheck on the user item with its meaning (401 account_gone), for every write transaction a user makes
+    that does not otherwise touch their item: the write proves, atomically with its changes, that the account exists."""
+    return CallerCheck(operation=repository.account_exists(user_id), refused=account_gone)
 
 
 def new_user(user: UserRecord) -> Operation:

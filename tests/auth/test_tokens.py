@@ -177,3 +177,26 @@ def test_scheme_is_case_insensitive(client: TestClient, account: dict[str, Any])
 
 def test_refresh_token_is_not_an_access_token(client: TestClient, account: dict[str, Any]) -> None:
     assert_unauthenticated(client.get(PROTECTED, headers=bearer(account["refreshToken"])))
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [(3600, False), (61, False), (30, True), (0, True)])
+def test_not_before_is_honoured_with_the_clock_skew_leeway(
+    client: TestClient, app: FastAPI, clock: FakeClock, account: dict[str, Any], offset: int, accepted: bool
+) -> None:
+    """nbf in the future beyond CLOCK_SKEW_SECONDS (60 s) is refused, against the app's clock; within it, accepted."""
+    settings: Settings = app.state.settings
+    claims = claims_for(settings, clock, account["user"], nbf=epoch(clock.now()) + offset)
+    response = client.get(PROTECTED, headers=bearer(jwt.encode(claims, settings.jwt_secret, algorithm="HS256")))
+    if accepted:
+        assert response.status_code == 200, response.text
+    else:
+        assert_unauthenticated(response)
+
+
+@pytest.mark.parametrize("nbf", ["soon", True, 1.5])
+def test_a_not_before_that_is_not_a_whole_number_is_refused(
+    client: TestClient, app: FastAPI, clock: FakeClock, account: dict[str, Any], nbf: Any
+) -> None:
+    settings: Settings = app.state.settings
+    claims = claims_for(settings, clock, account["user"], nbf=nbf)
+    assert_unauthenticated(client.get(PROTECTED, headers=bearer(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))))

@@ -67,7 +67,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account and sign in
-         * @description Emails are trimmed and lower-cased. An email with loan invitations starts with the lender role.
+         * @description Emails are trimmed, NFKC-normalised and case-folded (ASCII only afterwards). An email with loan invitations starts with the lender role.
          */
         post: operations["register"];
         delete?: never;
@@ -478,7 +478,7 @@ export interface components {
             accountHolderName: string;
             /**
              * Routingnumber
-             * @description 9 digits with a valid ABA checksum (3, 7, 1 weights, sum divisible by 10); a number that fails it is refused (422 VALIDATION_ERROR)
+             * @description 9 digits: a Federal Reserve prefix (first two digits 01-12, 21-32, 61-72 or 80) and a valid ABA checksum (3, 7, 1 weights, sum divisible by 10); a number that fails either is refused (422 VALIDATION_ERROR)
              * @example 021000021
              */
             routingNumber: string;
@@ -1325,7 +1325,7 @@ export interface components {
             /**
              * Email
              * Format: email
-             * @description Trimmed and lower-cased before use. Refused: a top-level domain reserved for special use (.arpa, .invalid, .local, .localhost, .onion, .test) and quoted local parts
+             * @description Trimmed, normalised with Unicode NFKC and case-folded before use. After NFKC an email must be ASCII (fullwidth forms become their ASCII letters; look-alike characters such as Cyrillic letters are refused). Refused: a top-level domain reserved for special use (.arpa, .invalid, .local, .localhost, .onion, .test) and quoted local parts
              * @example ada@example.com
              */
             email: string;
@@ -1592,7 +1592,7 @@ export interface components {
             /**
              * Email
              * Format: email
-             * @description Trimmed and lower-cased before use. Refused: a top-level domain reserved for special use (.arpa, .invalid, .local, .localhost, .onion, .test) and quoted local parts
+             * @description Trimmed, normalised with Unicode NFKC and case-folded before use. After NFKC an email must be ASCII (fullwidth forms become their ASCII letters; look-alike characters such as Cyrillic letters are refused). Refused: a top-level domain reserved for special use (.arpa, .invalid, .local, .localhost, .onion, .test) and quoted local parts
              * @example ada@example.com
              */
             email: string;
