@@ -117,6 +117,17 @@ def _lower(value: str) -> str:
     return value.lower()  # EmailStr may re-case the domain; keep the whole address lower-case
 
 
+def email_spellings(address: str) -> list[str]:
+    """Where a login may find its account: the normal form (when the address has one), then the spelling accounts
+    registered before case-folding and the ASCII rule were stored under (trimmed, lower-cased), when it differs."""
+    legacy = unicodedata.normalize("NFKC", address.strip()).lower()
+    try:
+        normal = normalise_email(address)
+    except ValueError:
+        return [legacy]
+    return [str(normal)] if normal == legacy else [str(normal), legacy]
+
+
 SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")
 
 
@@ -127,6 +138,7 @@ def _any_case(word: str) -> str:
 # An email address as every body takes it (an account's or an invited lender's). The schema states
 # what the validator (email-validator, without DNS) refuses beyond the email format: a domain in a
 # top-level domain reserved for special use, and a quoted local part.
+RESERVED_OR_QUOTED = {"pattern": '(^"|\\.(' + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAINS) + ")\\.?$)"}
 EmailAddress = Annotated[
     EmailStr,
     BeforeValidator(normalise_email),
@@ -137,11 +149,28 @@ EmailAddress = Annotated[
             "format": "email",
             "maxLength": 254,
             "pattern": EMAIL_ASCII,
-            "not": {"pattern": '(^"|\\.(' + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAINS) + ")\\.?$)"},
+            "not": RESERVED_OR_QUOTED,
             "description": "Trimmed, normalised with Unicode NFKC and case-folded before use. After NFKC an email must be "
             "ASCII (fullwidth forms become their ASCII letters; look-alike characters such as Cyrillic letters are refused). "
             "Refused: a top-level domain reserved for special use "
             f"({', '.join('.' + name for name in SPECIAL_USE_DOMAINS)}) and quoted local parts",
+            "examples": ["ada@example.com"],
+        }
+    ),
+]
+# The address a login takes: trimmed, NFKC and lower-cased only (no ASCII rule), because an account registered
+# before that rule keeps its spelling; login looks it up with email_spellings, the normal form first.
+LoginEmail = Annotated[
+    EmailStr,
+    BeforeValidator(lambda value: unicodedata.normalize("NFKC", value.strip()) if isinstance(value, str) else value),
+    AfterValidator(_lower),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "email",
+            "maxLength": 254,
+            "not": RESERVED_OR_QUOTED,
+            "description": "As registered (compared after the same normalisation)",
             "examples": ["ada@example.com"],
         }
     ),

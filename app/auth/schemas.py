@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from app.schemas import CamelModel, EmailAddress, PersonName, Phone, StrictInput
+from app.schemas import CamelModel, EmailAddress, LoginEmail, PersonName, Phone, StrictInput
 from app.users.schemas import Profile
 
 PASSWORD_MIN_LENGTH = 12
@@ -36,7 +36,7 @@ class RegisterRequest(StrictInput):
 
 
 class LoginRequest(StrictInput):
-    email: Email
+    email: LoginEmail
     password: LoginPassword
 
 

@@ -16,6 +16,7 @@ from app.clock import Clock, epoch, iso
 from app.config import Settings
 from app.errors import InvalidCredentials, RateLimited, Unauthenticated
 from app.loans import service as loans_service
+from app.schemas import email_spellings
 from app.users import service as users_service
 
 if TYPE_CHECKING:
@@ -78,15 +79,20 @@ def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequ
 def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, request_id: str) -> LoginResponse:
     """Check the password (same answer and cost for unknown emails), throttle failures, grant lender."""
     now = clock.now()
-    attempt = throttle.count_attempt(db, data.email, now=epoch(now))
+    spellings = email_spellings(data.email)
+    attempt = throttle.count_attempt(db, spellings[0], now=epoch(now))
     if isinstance(attempt, throttle.Locked):
         logger.warning("login refused: email locked", extra={"request_id": request_id, "event": "login_locked"})
         raise RateLimited(attempt.retry_after_seconds, "Too many failed logins; retry later")
-    credentials = repository.credentials_of(db, data.email)
+    credentials = None
+    for spelling in spellings:  # one GetItem; a second only for an address stored before normalisation changed
+        credentials = repository.credentials_of(db, spelling)
+        if credentials is not None:
+            break
     verification = passwords.verify_password(data.password, credentials.password_hash if credentials else None)
     if credentials is None or not verification.valid:
         if attempt.number >= throttle.MAX_FAILED_LOGINS:
-            throttle.lock(db, data.email, now=epoch(now))
+            throttle.lock(db, spellings[0], now=epoch(now))
         logger.info("login failed", extra={"request_id": request_id, "event": "login_failed"})
         raise InvalidCredentials()
     user = users_service.get_user(db=db, user_id=credentials.user_id)

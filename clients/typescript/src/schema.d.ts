@@ -1325,7 +1325,7 @@ export interface components {
             /**
              * Email
              * Format: email
-             * @description Trimmed, normalised with Unicode NFKC and case-folded before use. After NFKC an email must be ASCII (fullwidth forms become their ASCII letters; look-alike characters such as Cyrillic letters are refused). Refused: a top-level domain reserved for special use (.arpa, .invalid, .local, .localhost, .onion, .test) and quoted local parts
+             * @description As registered (compared after the same normalisation)
              * @example ada@example.com
              */
             email: string;
