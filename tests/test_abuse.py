@@ -15,21 +15,9 @@ from fastapi.testclient import TestClient
 
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import ach, create_loan, loan_body
+from tests.support.table import whole_table
 
 WRONG_VALUES: list[Any] = [None, True, 12345, "text", [], {}, [1, "x"], {"nested": {"deeper": 1}}]
-
-
-def snapshot(app: FastAPI) -> list[dict[str, Any]]:
-    """Every item of the (small, per-module) test table; a test-only read, never used by the app."""
-    db = app.state.resources.db
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": db.table_name, "ConsistentRead": True}
-    while True:
-        page = db.client.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 @pytest.fixture
@@ -87,7 +75,7 @@ def json_type(value: Any) -> str:
 
 
 def test_every_field_of_every_body_refuses_wrong_json_types(app: FastAPI, client: TestClient, people: dict[str, Any]) -> None:
-    before = snapshot(app)
+    before = whole_table(app.state.resources.db)
     tried = 0
     for method, path, body, caller in body_routes(people):
         headers = caller.headers if caller else {}
@@ -103,7 +91,7 @@ def test_every_field_of_every_body_refuses_wrong_json_types(app: FastAPI, client
                 assert response.status_code == 422, f"{method} {path} {field}={wrong!r}: {response.text}"
                 error = response.json()["error"]
                 assert error["code"] == "VALIDATION_ERROR" and error["details"], response.text
-    assert snapshot(app) == before
+    assert whole_table(app.state.resources.db) == before
     assert tried > 150
 
 
@@ -133,11 +121,11 @@ def test_hostile_numbers_are_refused_exactly(app: FastAPI, client: TestClient, p
         f'{{"amount": 100, "purpose": "p", "termMonths": 12, "interestRate": 5, "lenders": [{{"email": "{lender.email}", "amount": 100}}]}}'
     )
     text = text.replace(f'"{field}": {({"amount": "100", "termMonths": "12", "interestRate": "5"})[field]},', f'"{field}": {number},', 1)
-    before = snapshot(app)
+    before = whole_table(app.state.resources.db)
     response = client.post("/loans", content=text, headers={**borrower.headers, "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert any(detail["field"] == field for detail in response.json()["error"]["details"]), response.text
-    assert snapshot(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_exact_decimals_are_kept_to_the_cent(client: TestClient, people: dict[str, Any]) -> None:
@@ -161,14 +149,14 @@ def test_unicode_and_control_characters_never_break_the_service(
     body = json.loads(json.dumps(loan_body([(lender, "10.00")]), default=str))
     body.update(amount=10, interestRate=1, purpose=text)
     body["lenders"][0]["amount"] = 10
-    before = snapshot(app)
+    before = whole_table(app.state.resources.db)
     response = client.post("/loans", json=body, headers=borrower.headers)
     assert response.status_code in (201, 422), response.text
     if response.status_code == 201:
         assert response.json()["purpose"] == text.strip()
         assert client.get(f"/loans/{response.json()['loanId']}", headers=borrower.headers).json()["purpose"] == text.strip()
     else:
-        assert snapshot(app) == before
+        assert whole_table(app.state.resources.db) == before
     profile = client.patch("/user/profile", json={"firstName": text[:100]}, headers=borrower.headers)
     assert profile.status_code in (200, 422), profile.text
 
@@ -178,31 +166,31 @@ def test_body_size_limit_is_exactly_64_kib(app: FastAPI, client: TestClient, peo
     skeleton = '{"firstName": "A", "padding": ""}'
     body = skeleton.replace('""', '"' + "x" * (64 * 1024 - len(skeleton) + extra) + '"')
     assert len(body.encode()) == 64 * 1024 + extra
-    before = snapshot(app)
+    before = whole_table(app.state.resources.db)
     response = client.patch("/user/profile", content=body, headers={**people["borrower"].headers, "Content-Type": "application/json"})
     if extra:
         assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     else:
         assert response.status_code == 422  # read in full, then refused for its unknown field
         assert response.json()["error"]["details"][0]["field"] == "padding"
-    assert snapshot(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 @pytest.mark.parametrize("depth", [100, 5000, 30000])
 def test_deeply_nested_json_is_a_clean_error(app: FastAPI, client: TestClient, people: dict[str, Any], depth: int) -> None:
     body = '{"firstName": ' + "[" * depth + "]" * depth + "}"
-    before = snapshot(app)
+    before = whole_table(app.state.resources.db)
     response = client.patch("/user/profile", content=body, headers={**people["borrower"].headers, "Content-Type": "application/json"})
     assert response.status_code in (400, 413, 422), response.text
-    assert snapshot(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_duplicate_keys_are_refused_and_change_nothing(app: FastAPI, client: TestClient, people: dict[str, Any]) -> None:
-    before = snapshot(app)
+    before = whole_table(app.state.resources.db)
     body = '{"firstName": "Eve", "firstName": "Mallory"}'
     response = client.patch("/user/profile", content=body, headers={**people["borrower"].headers, "Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_REQUEST"
-    assert snapshot(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_ten_thousand_character_tokens_are_refused(client: TestClient) -> None:

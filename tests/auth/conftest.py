@@ -13,6 +13,7 @@ from app.clock import iso
 from app.db.dynamo import Dynamo
 from app.db.keys import invitation_key
 from tests.factories import unique_email
+from tests.support.table import whole_table
 
 PASSWORD = "correct horse battery staple"
 
@@ -78,12 +79,5 @@ def assert_unauthenticated(response: Response) -> None:
 
 
 def table_dump(db: Dynamo) -> str:
-    """Every item of the test table as text (a Scan: tests only, to prove what is NOT stored)."""
-    items: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"TableName": db.table_name}
-    while True:
-        page = db.client.scan(**params)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return str(items)
-        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """Every item of the test table as text (to prove what is NOT stored)."""
+    return str(whole_table(db))

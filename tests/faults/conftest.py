@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.db.dynamo import Dynamo
 from tests.conftest import make_settings
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import create_loan
@@ -23,18 +22,6 @@ from tests.loans.helpers import create_loan
 @pytest.fixture
 def settings(endpoint_url: str, table_name: str) -> Settings:
     return make_settings(endpoint_url, table_name, aws_max_attempts=1)
-
-
-def whole_table(db: Dynamo) -> list[dict[str, Any]]:
-    """Every raw item of the test table, sorted by key."""
-    items: list[dict[str, Any]] = []
-    start = None
-    while True:
-        page = db.client.scan(TableName=db.table_name, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
-        items.extend(page["Items"])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
 
 
 @pytest.fixture

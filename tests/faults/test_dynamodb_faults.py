@@ -20,10 +20,10 @@ from app.db.keys import ach_key, invitation_key
 from app.main import create_app
 from app.retry import RACE_ATTEMPTS
 from tests.factories import TestUser
-from tests.faults.conftest import whole_table
 from tests.faults.injection import AWSResponse, cancelled, error, inject, response
 from tests.loans.helpers import accept, create_loan, loan_body, post_json
 from tests.support.clock import FakeClock
+from tests.support.table import whole_table
 
 pytestmark = pytest.mark.dynamodb_local
 

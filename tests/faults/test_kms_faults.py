@@ -24,11 +24,11 @@ from app.errors import ServiceUnavailable
 from app.loans import ach
 from app.main import create_app
 from tests.factories import a_user
-from tests.faults.conftest import whole_table
 from tests.faults.injection import error, inject, response
 from tests.faults.test_dynamodb_faults import assert_unavailable
 from tests.loans.helpers import accept, create_loan
 from tests.support.clock import FakeClock
+from tests.support.table import whole_table
 
 pytestmark = pytest.mark.dynamodb_local
 

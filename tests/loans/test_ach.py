@@ -19,6 +19,7 @@ from app.errors import ServiceUnavailable
 from app.loans import ach
 from tests.factories import a_user
 from tests.loans.helpers import accept, create_loan
+from tests.support.table import whole_table
 
 ROUTING = "267084131"
 ACCOUNT = "90817263544536"
@@ -32,17 +33,6 @@ def accepted(client: TestClient, app: FastAPI) -> dict[str, Any]:
     response = accept(client, lou, loan["loanId"], routing=ROUTING, account=ACCOUNT)
     assert response.status_code == 200, response.text
     return {"loan_id": loan["loanId"], "borrower": borrower, "lou": lou, "max": max_, "response": response}
-
-
-def whole_table(db: Dynamo) -> list[dict[str, Any]]:
-    """Every raw item of the test table (a Scan: allowed in tests only, never in app/)."""
-    items, start = [], None
-    while True:
-        page = db.client.scan(TableName=db.table_name, **({"ExclusiveStartKey": start} if start else {}))
-        items.extend(page["Items"])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
 
 
 def test_no_plaintext_account_or_routing_number_anywhere_in_the_table(db: Dynamo, accepted: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ The user item is deleted straight from the table (as an erasure would); the toke
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -21,21 +20,9 @@ from app.users.repository import UserRecord
 from tests.auth.conftest import assert_unauthenticated
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import accept, cancel, create_loan, decline, loan_body, post_json
+from tests.support.table import whole_table
 
 GONE = "The account no longer exists"
-
-
-def table(app: FastAPI) -> list[dict[str, Any]]:
-    """Every item of the per-module test table (a test-only Scan)."""
-    db = app.state.resources.db
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": db.table_name, "ConsistentRead": True}
-    while True:
-        page = db.client.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def assert_gone(response: Any) -> None:
@@ -53,9 +40,9 @@ def test_decline_by_a_deleted_account_is_401_and_writes_nothing(
 ) -> None:
     loan = create_loan(client, people["bea"], [(people["lou"], "100")])
     db.delete(user_key(people["lou"].user_id))
-    before = table(app)
+    before = whole_table(app.state.resources.db)
     assert_gone(decline(client, people["lou"], loan["loanId"]))
-    assert table(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_cancel_by_a_deleted_account_is_401_and_writes_nothing(
@@ -63,9 +50,9 @@ def test_cancel_by_a_deleted_account_is_401_and_writes_nothing(
 ) -> None:
     loan = create_loan(client, people["bea"], [(people["lou"], "100")])
     db.delete(user_key(people["bea"].user_id))
-    before = table(app)
+    before = whole_table(app.state.resources.db)
     assert_gone(cancel(client, people["bea"], loan["loanId"]))
-    assert table(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_close_funding_by_a_deleted_account_is_401_and_writes_nothing(
@@ -74,9 +61,9 @@ def test_close_funding_by_a_deleted_account_is_401_and_writes_nothing(
     loan = create_loan(client, people["bea"], [(people["lou"], "60"), (people["max"], "40")])
     assert accept(client, people["lou"], loan["loanId"]).status_code == 200
     db.delete(user_key(people["bea"].user_id))
-    before = table(app)
+    before = whole_table(app.state.resources.db)
     assert_gone(client.post(f"/loans/{loan['loanId']}/close-funding", headers=people["bea"].headers))
-    assert table(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_repayment_by_a_deleted_account_is_401_and_writes_nothing(
@@ -85,18 +72,18 @@ def test_repayment_by_a_deleted_account_is_401_and_writes_nothing(
     loan = create_loan(client, people["bea"], [(people["lou"], "100")])
     assert accept(client, people["lou"], loan["loanId"]).status_code == 200
     db.delete(user_key(people["bea"].user_id))
-    before = table(app)
+    before = whole_table(app.state.resources.db)
     assert_gone(post_json(client, f"/loans/{loan['loanId']}/repayments", {"amount": Decimal("10")}, people["bea"].headers))
-    assert table(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_create_loan_by_a_deleted_account_is_401_and_writes_nothing(
     app: FastAPI, client: TestClient, db: Dynamo, people: dict[str, Any]
 ) -> None:
     db.delete(user_key(people["bea"].user_id))
-    before = table(app)
+    before = whole_table(app.state.resources.db)
     assert_gone(post_json(client, "/loans", loan_body([(people["lou"], "100")]), people["bea"].headers))
-    assert table(app) == before
+    assert whole_table(app.state.resources.db) == before
 
 
 def test_create_loan_when_the_account_goes_between_read_and_write_is_401(
@@ -115,7 +102,7 @@ def test_create_loan_when_the_account_goes_between_read_and_write_is_401(
     response = post_json(client, "/loans", loan_body([(people["lou"], "100")]), borrower.headers)
     monkeypatch.undo()
     assert_gone(response)
-    assert not [item for item in table(app) if item.get("borrowerId", {}).get("S") == borrower.user_id]
+    assert not [item for item in whole_table(app.state.resources.db) if item.get("borrowerId", {}).get("S") == borrower.user_id]
 
 
 def test_reads_that_load_the_user_answer_401(client: TestClient, db: Dynamo, people: dict[str, Any]) -> None:
