@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from app.clock import epoch
 from app.db.dynamo import Dynamo
@@ -131,10 +132,19 @@ def release(*, db: Dynamo, claim_: Claim, request_id: str) -> None:
         logger.warning("idempotency key not released", extra={"request_id": request_id, "event": "idempotency_release_failed"})
 
 
+REPLAYED_HEADER = "Idempotent-Replayed"  # "true" on a response replayed for a retried Idempotency-Key
+
+
 @dataclass(frozen=True)
 class Outcome(Generic[M]):
     response: M
     replayed: bool
+
+    def answer(self, response: Response) -> M:
+        """The response model, with the replay header set on the route's response when it is a replay."""
+        if self.replayed:
+            response.headers[REPLAYED_HEADER] = "true"
+        return self.response
 
 
 # What the work gets: a function that turns its response into the transaction operation storing it

@@ -15,6 +15,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db.dynamo import Dynamo
 from app.errors import install_error_handlers
+from app.idempotency import REPLAYED_HEADER
 from app.middleware import CorsPolicy, EnvelopeCORSMiddleware, RequestContextMiddleware
 from app.observability import configure_logging
 from app.openapi import install_openapi
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
         allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"),
         # What the SPA's JavaScript may read: the request id, when to retry (429, 503), an idempotent replay.
-        expose_headers=("X-Request-ID", "Retry-After", "Idempotent-Replayed"),
+        expose_headers=("X-Request-ID", "Retry-After", REPLAYED_HEADER),
     )
     app.add_middleware(EnvelopeCORSMiddleware, policy=cors)
     # Added last, so outermost: every answer gets X-Request-ID, preflights and its own 413/500 included.

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app import idempotency
 from app.schemas import Error
 
 ERROR = "#/components/schemas/Error"
@@ -73,7 +74,7 @@ REQUEST_ID_HEADER = {
     "schema": {"type": "string", "examples": ["0b6f3c1e-2f0a-4c55-9a57-3d1f0f6b2a10"]},
 }
 RETRY_AFTER_HEADER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 1, "examples": [1]}}
-REPLAYED_HEADER = {
+REPLAYED_HEADER_SPEC = {
     "description": "true when this response is the stored response of an earlier request with the same Idempotency-Key",
     "schema": {"type": "string", "enum": ["true"]},
 }
@@ -132,7 +133,7 @@ def _headers(operation: dict[str, Any]) -> None:
         if status in ("429", "503") or (status == "409" and "IDEMPOTENCY_IN_PROGRESS" in codes):
             headers["Retry-After"] = RETRY_AFTER_HEADER
         if operation["operationId"] in IDEMPOTENT and status.startswith("2"):
-            headers["Idempotent-Replayed"] = REPLAYED_HEADER
+            headers[idempotency.REPLAYED_HEADER] = REPLAYED_HEADER_SPEC
 
 
 _SCALAR_EXAMPLES = {"string": "text", "integer": 1, "number": 100.0, "boolean": True, "null": None}

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.errors import Forbidden, LostRace
 from app.loans import repository, views
 from app.loans import service as loans_service
-from app.loans.errors import InsufficientFunding, LoanNotFound, LoanNotPending
+from app.loans.errors import InsufficientFunding, LoanNotPending
 from app.loans.records import effective_status
 from app.loans.repository import Actor
 from app.loans.schemas import Loan
@@ -80,10 +80,14 @@ def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Pri
         at = iso(now)
         actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
         repository.commit_close_funding(db, record, actor, caller_check=users_service.account_exists(user_id=borrower.user_id))
-        closed = repository.read_loan(db, loan_id=loan_id)
-        if closed is None:  # pragma: no cover - loans are never deleted
-            raise LoanNotFound()
-        return views.record_seen_by(closed, user_id=borrower.user_id, email=borrower.email, now=now)
+        # The transaction was bound to the version read, so the loan now is what was read plus its changes.
+        record.loan.update(status="active", activatedAt=at, amount=funded, requestedAmount=amount)
+        for entry in [*record.loan["participants"], *record.invitations]:
+            if entry["status"] == "invited":
+                entry["status"] = "withdrawn"
+        for invitation in record.invitations:
+            invitation["loanStatus"] = "active"
+        return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email, now=now)
 
     closed = retry_on_lost_race(attempt)
     logger.info("funding closed", extra={"request_id": request_id, "event": "funding_closed", "loan_id": loan_id})

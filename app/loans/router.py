@@ -37,9 +37,7 @@ def create_loan(
     created = service.create_loan(
         db=db, clock=clock, borrower=caller, loan=body, request_id=request_id_of(request), idempotency_key=idempotency_key
     )
-    if created.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return created.response
+    return created.answer(response)
 
 
 @router.get("/my-loans", operation_id="listMyLoans", response_model=LoanPage, summary="The caller's loans as borrower, newest first")

@@ -54,9 +54,7 @@ def record_repayment(
     recorded = service.record_repayment(
         db=db, clock=clock, borrower=caller, loan_id=loan_id, body=body, request_id=request_id_of(request), idempotency_key=idempotency_key
     )
-    if recorded.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return recorded.response
+    return recorded.answer(response)
 
 
 @router.get(

@@ -105,7 +105,9 @@ def test_closing_funding_activates_the_loan_on_what_is_funded(client: TestClient
     # When: Bea closes funding
     response = client.post(f"/loans/{loan_id}/close-funding", headers=people["bea"].headers)
     assert response.status_code == 200, response.text
+    assert response.headers["x-db-requests"] == "2"  # the loan partition, then the transaction
     closed = exact(response)
+    assert closed == exact(client.get(f"/loans/{loan_id}", headers=people["bea"].headers))  # the answer is the stored loan
     # Then: active on 700, the ask kept, Max withdrawn and unable to accept any more
     assert (closed["status"], closed["amount"], closed["requestedAmount"], closed["fundedAmount"]) == ("active", 700, 1000, 700)
     assert {entry["email"]: entry["status"] for entry in closed["lenders"]}[people["max"].email] == "withdrawn"
