@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     # The local worker (python -m app.worker): seconds between runs of the scheduled jobs.
     worker_interval_seconds: float = Field(default=60, gt=0, le=86_400)
 
+    # Email (app/notifications): SES v2 in AWS, a real SMTP server locally (scripts/dev.sh starts maildev).
+    email_backend: Literal["ses", "smtp"] = "smtp"
+    email_from: str = "Lending <no-reply@lending.example>"
+    app_base_url: str = "http://localhost:5173"  # the SPA: every link in an email starts here
+    ses_endpoint_url: str | None = None  # unset in AWS; tests point SES v2 at moto
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=1025, ge=1, le=65_535)
+    smtp_timeout_seconds: float = Field(default=5, gt=0, le=60)
+    # required: an unverified account may not create loans or see/answer invitations. Prod refuses off.
+    email_verification: Literal["required", "off"] = "required"
+
     # Counts DynamoDB requests per HTTP request in a response header; for benchmarks, never in prod.
     debug_db_metrics: bool = False
 
@@ -80,6 +91,20 @@ class Settings(BaseSettings):
         if value and info.data.get("environment") == "prod":
             raise ValueError("DEBUG_DB_METRICS must be off in prod")
         return value
+
+    @field_validator("email_verification")
+    @classmethod
+    def _verification_in_prod(cls, value: str, info: ValidationInfo) -> str:
+        if value == "off" and info.data.get("environment") == "prod":
+            raise ValueError("EMAIL_VERIFICATION=off is refused in prod")
+        return value
+
+    @field_validator("app_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("APP_BASE_URL must be an http(s) URL")
+        return value.rstrip("/")
 
     @property
     def cors_origin_list(self) -> list[str]:

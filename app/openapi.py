@@ -19,6 +19,7 @@ from app.schemas import Error
 
 ERROR = "#/components/schemas/Error"
 NOT_FOUND = ("NOT_FOUND",)
+UNVERIFIED = ("EMAIL_NOT_VERIFIED",)  # app/auth/dependencies.py VerifiedUser, while EMAIL_VERIFICATION=required
 
 # What each operation can answer beyond the defaults of _default_codes (keep in step with the services;
 # schemathesis checks every documented response body, code included, against this).
@@ -28,10 +29,13 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
     "login": {401: ("INVALID_CREDENTIALS",), 429: ("RATE_LIMITED",)},
     "refreshTokens": {401: ("UNAUTHENTICATED",)},
     "logout": {},
+    "verifyEmail": {422: ("INVALID_VERIFICATION_TOKEN",)},
+    "resendVerification": {409: ("EMAIL_ALREADY_VERIFIED",), 429: ("RATE_LIMITED",)},
     "getProfile": {},
     "updateProfile": {},
     "getDashboard": {},
     "createLoan": {
+        403: UNVERIFIED,
         409: ("IDEMPOTENCY_IN_PROGRESS",),
         422: ("CONTRIBUTIONS_MISMATCH", "DUPLICATE_LENDER", "SELF_INVITE", "IDEMPOTENCY_KEY_REUSED"),
     },
@@ -40,9 +44,9 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
     "cancelLoan": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING",)},
     "closeFunding": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING", "INSUFFICIENT_FUNDING")},
     "listLoanEvents": {404: NOT_FOUND},
-    "listPendingInvitations": {},
-    "acceptInvitation": {404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},
-    "declineInvitation": {404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},
+    "listPendingInvitations": {403: UNVERIFIED},
+    "acceptInvitation": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},
+    "declineInvitation": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},
     "listLenderLoans": {},
     "getSchedule": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
     "getPayoff": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
@@ -60,7 +64,7 @@ IDEMPOTENT = ("createLoan", "recordRepayment")
 STATUS_TEXT = {
     400: "Malformed JSON, duplicate keys, or a body that is not application/json",
     401: "Missing, invalid or expired credentials",
-    403: "The caller may see the resource but not do this",
+    403: "The caller may not do this",
     404: "No such resource, or not visible to the caller",
     409: "The request conflicts with the current state",
     413: "Request body over 64 KiB",

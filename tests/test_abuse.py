@@ -46,7 +46,8 @@ def body_routes(people: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], 
         ("POST", "/auth/logout", {"refreshToken": "t" * 40}, borrower),
         ("POST", "/loans", loan, borrower),
         ("PUT", f"/lender/accept/{people['loanId']}", ach(), lender),
-        ("PATCH", "/user/profile", {"firstName": "A", "lastName": "B", "phone": "+14155550123"}, borrower),
+        ("POST", "/auth/verify-email", {"token": "t" * 43}, borrower),
+        ("PATCH", "/user/profile", {"firstName": "A", "lastName": "B", "phone": "+14155550123", "emailNotifications": False}, borrower),
     ]
 
 

@@ -3,6 +3,12 @@
 The routes come from the app's own route table, so a new route without a row here fails the
 test instead of escaping it. Each (route, caller) cell runs on a fresh loan where the route
 changes state. A 401 or 404 answer must never carry the loan's data.
+
+Every authenticated caller has verified their email, except `unverified`: invited to the loan like
+`invited`, but while EMAIL_VERIFICATION=required (the default) it may not create loans nor see or
+answer invitations (403 EMAIL_NOT_VERIFIED). It can still read the loan by its id, as `invited` can:
+the id reaches an invited address only by the invitation email, i.e. through the mailbox it has not
+proved it owns, or through /lender/pending, which is closed to it.
 """
 
 from __future__ import annotations
@@ -26,14 +32,14 @@ from tests.factories import TestUser, a_user
 from tests.loans.helpers import ach, loan_body, post_json
 from tests.support.clock import FakeClock
 
-CALLERS = ("anonymous", "expired", "foreign_secret", "borrower", "invited", "other_invited", "stranger")
+CALLERS = ("anonymous", "expired", "foreign_secret", "borrower", "invited", "other_invited", "stranger", "unverified")
 UNAUTHENTICATED = ("anonymous", "expired", "foreign_secret")
 PASSWORD = "correct horse battery staple"
 
 
 @dataclass
 class Scene:
-    """One loan of `borrower` inviting `invited` and `other_invited`; `stranger` is not on it."""
+    """One loan of `borrower` inviting `invited`, `other_invited` and `unverified`; `stranger` is not on it."""
 
     app: FastAPI
     client: TestClient
@@ -41,7 +47,7 @@ class Scene:
     secret_purpose: str = field(default_factory=lambda: f"purpose-{uuid.uuid4().hex}")
 
     def new_loan(self) -> dict[str, Any]:
-        lenders = [(self.people["invited"], "600.05"), (self.people["other_invited"], "400.05")]
+        lenders = [(self.people["invited"], "600.05"), (self.people["other_invited"], "300.05"), (self.people["unverified"], "100.00")]
         body = loan_body(lenders, purpose=self.secret_purpose)
         response = post_json(self.client, "/loans", body, self.people["borrower"].headers)
         assert response.status_code == 201, response.text
@@ -85,8 +91,14 @@ def everyone(status: int) -> dict[str, int]:
     return {caller: status for caller in CALLERS if caller not in UNAUTHENTICATED}
 
 
-def by_role(borrower: int, invited: int, stranger: int) -> dict[str, int]:
-    return {"borrower": borrower, "invited": invited, "other_invited": invited, "stranger": stranger}
+def by_role(borrower: int, invited: int, stranger: int, unverified: int | None = None) -> dict[str, int]:
+    """Statuses per caller; the unverified invited lender gets what `invited` gets unless stated."""
+    return {"borrower": borrower, "invited": invited, "other_invited": invited, "stranger": stranger, "unverified": unverified or invited}
+
+
+def verified_only(status: int) -> dict[str, int]:
+    """A route gated on a verified email: `status` for every verified caller, 403 EMAIL_NOT_VERIFIED for `unverified`."""
+    return {**everyone(status), "unverified": 403}
 
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -114,9 +126,15 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, h, _: s.client.post("/auth/logout", json={"refreshToken": _register(s)["tokens"]["refreshToken"]}, headers=h),
         everyone(204),
     ),
+    ("POST", "/auth/verify-email"): Row(
+        lambda s, h, _: s.client.post("/auth/verify-email", json={"token": "not-a-link-we-sent"}, headers=h), everyone(422)
+    ),
+    ("POST", "/auth/resend-verification"): Row(
+        lambda s, h, _: s.client.post("/auth/resend-verification", headers=h), {**everyone(409), "unverified": 202}
+    ),
     ("POST", "/loans"): Row(
         lambda s, h, _: post_json(s.client, "/loans", loan_body([(f"x-{uuid.uuid4().hex[:8]}@example.com", "10.00")]), h),
-        everyone(201),
+        verified_only(201),
     ),
     ("GET", "/loans/my-loans"): Row(lambda s, h, _: s.client.get("/loans/my-loans", headers=h), everyone(200)),
     ("GET", "/loans/{loanId}"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}", headers=h), by_role(200, 200, 404)),
@@ -124,13 +142,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/loans/{loanId}/cancel"): Row(
         lambda s, h, loan: s.client.post(f"/loans/{loan}/cancel", headers=h), by_role(200, 403, 404), mutates=True
     ),
-    ("GET", "/lender/pending"): Row(lambda s, h, _: s.client.get("/lender/pending", headers=h), everyone(200)),
+    ("GET", "/lender/pending"): Row(lambda s, h, _: s.client.get("/lender/pending", headers=h), verified_only(200)),
     ("GET", "/lender/loans"): Row(lambda s, h, _: s.client.get("/lender/loans", headers=h), everyone(200)),
     ("PUT", "/lender/accept/{loanId}"): Row(
-        lambda s, h, loan: s.client.put(f"/lender/accept/{loan}", json=ach(), headers=h), by_role(404, 200, 404), mutates=True
+        lambda s, h, loan: s.client.put(f"/lender/accept/{loan}", json=ach(), headers=h), by_role(404, 200, 404, 403), mutates=True
     ),
     ("PUT", "/lender/decline/{loanId}"): Row(
-        lambda s, h, loan: s.client.put(f"/lender/decline/{loan}", headers=h), by_role(404, 200, 404), mutates=True
+        lambda s, h, loan: s.client.put(f"/lender/decline/{loan}", headers=h), by_role(404, 200, 404, 403), mutates=True
     ),
     ("GET", "/user/profile"): Row(lambda s, h, _: s.client.get("/user/profile", headers=h), everyone(200)),
     ("PATCH", "/user/profile"): Row(
@@ -172,6 +190,7 @@ def scene(endpoint_url: str, table_name: str) -> Scene:
     app = create_app(make_settings(endpoint_url, table_name), clock=FakeClock())
     client = TestClient(app, raise_server_exceptions=False)
     people = {role: a_user(app, first_name=role.title()) for role in ("borrower", "invited", "other_invited", "stranger")}
+    people["unverified"] = a_user(app, first_name="Unverified", verified=False)
     return Scene(app=app, client=client, people=people)
 
 
@@ -197,7 +216,7 @@ def test_authorization_matrix(scene: Scene, shared_loan: dict[str, Any], method:
         expected = row.expected["borrower" if caller in UNAUTHENTICATED else caller]
         assert response.status_code == expected, response.text
     if response.status_code in (401, 403, 404):
-        for secret in (loan["loanId"], scene.secret_purpose, "600.05", "400.05", scene.people["borrower"].first_name):
+        for secret in (loan["loanId"], scene.secret_purpose, "600.05", "300.05", scene.people["borrower"].first_name):
             assert secret not in response.text, f"{caller} learned {secret!r} from a {response.status_code}"
     if response.status_code == 200 and path == "/loans/{loanId}" and caller != "borrower":
         assert [entry["email"] for entry in response.json()["lenders"]] == [scene.people[caller].email]
@@ -214,5 +233,13 @@ def test_lists_show_only_what_the_caller_may_see(scene: Scene, shared_loan: dict
     assert profile["userId"] == scene.people[caller].user_id
 
 
+def test_an_unverified_invited_lender_sees_no_invitation(scene: Scene, shared_loan: dict[str, Any]) -> None:
+    headers = scene.headers("unverified")
+    pending = scene.client.get("/lender/pending?limit=100", headers=headers)
+    assert pending.status_code == 403 and pending.json()["error"]["code"] == "EMAIL_NOT_VERIFIED"
+    assert shared_loan["loanId"] not in pending.text and scene.secret_purpose not in pending.text
+    assert scene.client.get("/user/profile", headers=headers).json()["emailVerified"] is False
+
+
 def test_matrix_size() -> None:
-    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 23 * 7
+    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 25 * 8

@@ -60,3 +60,10 @@ def test_local_ach_key_must_be_32_bytes() -> None:
         build(ach_local_key=base64.b64encode(b"short").decode())
     with pytest.raises(ValidationError, match="ACH_LOCAL_KEY"):
         build(ach_local_key="not base64 !!")
+
+
+def test_prod_refuses_email_verification_off() -> None:
+    with pytest.raises(ValidationError, match="EMAIL_VERIFICATION"):
+        build(environment="prod", jwt_secret=STRONG, ach_kms_key_id=KMS, email_verification="off")
+    assert build(environment="prod", jwt_secret=STRONG, ach_kms_key_id=KMS).email_verification == "required"
+    assert build(environment="dev", email_verification="off").email_verification == "off"

@@ -2,6 +2,7 @@
 
 `npm ci` runs only when node_modules is missing or package.json / package-lock.json changed since
 the last install (a stamp in node_modules), so repeated runs cost no network. Skipped without npm.
+The example verifies its users' emails through INBOX_URL: a mailbox served by the test (tests/e2e/servers.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -19,7 +21,8 @@ import pytest
 
 from app.main import create_app
 from tests.conftest import make_settings
-from tests.e2e.servers import LiveApp
+from tests.e2e.servers import LiveApp, StaticSite
+from tests.factories import verification_link_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "clients" / "typescript"
@@ -28,8 +31,9 @@ STAMP = CLIENT / "node_modules" / ".installed-lockfile.sha256"
 REGENERATE = ".venv/bin/python scripts/export_openapi.py --client  (or: cd clients/typescript && npm run generate)"
 
 
-def run(*command: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=CLIENT, capture_output=True, text=True, timeout=timeout, check=False)
+def run(*command: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env} if env else None
+    return subprocess.run(command, cwd=CLIENT, capture_output=True, text=True, timeout=timeout, check=False, env=environment)
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
@@ -89,17 +93,22 @@ def test_the_client_type_checks_strictly(npm: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def api(endpoint_url: str, table_name: str) -> Iterator[LiveApp]:
-    with LiveApp(create_app(make_settings(endpoint_url, table_name))) as live:
-        yield live
+def api(endpoint_url: str, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, StaticSite]]:
+    """The app under uvicorn, and the mailbox its users read their verification links from."""
+    app = create_app(make_settings(endpoint_url, table_name))
+    with LiveApp(app) as live, StaticSite(tmp_path_factory.mktemp("inbox"), inbox=lambda email: verification_link_of(app, email)) as inbox:
+        yield live, inbox
 
 
-def test_the_example_walks_the_story_against_the_running_api(npm: str, api: LiveApp) -> None:
+def test_the_example_walks_the_story_against_the_running_api(npm: str, api: tuple[LiveApp, StaticSite]) -> None:
     """src/story.ts, compiled and run with node against the real app: every step answers as typed."""
     build = run(bin_of("tsc"), "-p", ".", "--outDir", "dist", "--noCheck")  # checked above; this only emits
     assert build.returncode == 0, output(build)
-    result = run("node", "dist/story.js", api.url, timeout=120)
+    live, inbox = api
+    result = run("node", "dist/story.js", live.url, timeout=120, env={"INBOX_URL": f"http://127.0.0.1:{inbox.port}"})
     assert result.returncode == 0, output(result)
     assert "story complete" in result.stdout, output(result)
-    for step in ("register Bea", "create loan (retry)", "pending invitations", "accept", "read loan", "dashboard", "schedule"):
+    assert "emailVerified true" in result.stdout, output(result)
+    steps = ("register Bea", "verify Bea", "verify Lou", "create loan (retry)", "pending invitations", "accept", "read loan")
+    for step in (*steps, "dashboard", "schedule"):
         assert step in result.stdout, output(result)

@@ -1,4 +1,7 @@
-"""Auth rules: who may sign in, how sessions rotate, when a user becomes a lender."""
+"""Auth rules: who may sign in, how sessions rotate, when a user becomes a lender (email verification: verification_service.py).
+
+`verification_token` is public here: the notifications code derives the link of a `verification_requested` event with it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, NoReturn
 
-from app.auth import passwords, repository, sessions, throttle
+from app.auth import passwords, repository, sessions, throttle, verification_service
 from app.auth.schemas import AuthResponse, LoginRequest, LoginResponse, RegisterRequest, TokenPair
 from app.auth.sessions import NewSession, RefreshTokenAlreadyUsed, SessionRevoked
 from app.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
+from app.auth.verification import verification_token
 from app.clock import Clock, epoch, iso
 from app.config import Settings
 from app.errors import InvalidCredentials, RateLimited, Unauthenticated
@@ -22,10 +26,14 @@ from app.users import service as users_service
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
 
+__all__ = ["login", "logout", "refresh", "register", "verification_token"]
+
 logger = logging.getLogger("app.auth")
 
 
-def _new_session(*, settings: Settings, clock: Clock, user_id: str, email: str, family_id: str | None) -> tuple[str, NewSession]:
+def _new_session(
+    *, settings: Settings, clock: Clock, user_id: str, email: str, family_id: str | None, email_verified: bool
+) -> tuple[str, NewSession]:
     now = clock.now()
     token = new_refresh_token()
     session = NewSession(
@@ -36,23 +44,32 @@ def _new_session(*, settings: Settings, clock: Clock, user_id: str, email: str, 
         created_at=iso(now),
         expires_at=epoch(now + timedelta(days=settings.refresh_token_ttl_days)),
         starts_family=family_id is None,
+        email_verified=email_verified,
     )
     return token, session
 
 
-def _token_pair(*, settings: Settings, clock: Clock, user_id: str, email: str, refresh_token: str) -> TokenPair:
-    access = issue_access_token(settings=settings, user_id=user_id, email=email, now=clock.now())
+def _token_pair(*, settings: Settings, clock: Clock, session: NewSession, refresh_token: str) -> TokenPair:
+    """The tokens of `session`; the access token says the email is verified when the session knows it."""
+    access = issue_access_token(
+        settings=settings, user_id=session.user_id, email=session.email, now=clock.now(), email_verified=session.email_verified
+    )
     bearer = "bearer"
     return TokenPair(access_token=access, refresh_token=refresh_token, token_type=bearer, expires_in=settings.access_token_ttl_seconds)
 
 
 def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequest, request_id: str) -> AuthResponse:
-    """Create the account (409 EMAIL_TAKEN if the email is claimed); invited emails start as lenders."""
+    """Create the account (409 EMAIL_TAKEN if the email is claimed), unverified, with its first verification link;
+    invited emails start as lenders."""
     password_hash = passwords.hash_password(data.password)
     invitations = loans_service.invitations_of(db=db, email=data.email)
     now = iso(clock.now())
+    user_id = str(uuid.uuid4())
+    link = verification_service.new_link(
+        settings=settings, clock=clock, user_id=user_id, email=data.email, request_id=request_id, recent_sends=()
+    )
     user = users_service.UserRecord(
-        user_id=str(uuid.uuid4()),
+        user_id=user_id,
         email=data.email,
         first_name=data.first_name,
         last_name=data.last_name,
@@ -60,8 +77,11 @@ def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequ
         roles=users_service.initial_roles(invited=bool(invitations)),
         created_at=now,
         updated_at=now,
+        verification=link.pending,
     )
-    refresh_token, session = _new_session(settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None)
+    refresh_token, session = _new_session(
+        settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None, email_verified=False
+    )
     repository.register_user(
         db,
         new_user=users_service.new_user(user),
@@ -70,9 +90,10 @@ def register(*, db: Dynamo, settings: Settings, clock: Clock, data: RegisterRequ
         created_at=user.created_at,
         password_hash=password_hash,
         session=session,
+        event=link.event,
     )
     logger.info("user registered", extra={"request_id": request_id, "event": "register", "user_id": user.user_id})
-    tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
+    tokens = _token_pair(settings=settings, clock=clock, session=session, refresh_token=refresh_token)
     return AuthResponse(user=users_service.profile_of(user), **tokens.model_dump())
 
 
@@ -100,7 +121,9 @@ def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, r
         raise RuntimeError("email claim points at a missing user item")
     invitations = loans_service.invitations_of(db=db, email=user.email)
     grant_lender = bool(invitations) and users_service.LENDER not in user.roles
-    refresh_token, session = _new_session(settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None)
+    refresh_token, session = _new_session(
+        settings=settings, clock=clock, user_id=user.user_id, email=user.email, family_id=None, email_verified=user.email_verified
+    )
     repository.complete_login(
         db,
         email=user.email,
@@ -112,7 +135,7 @@ def login(*, db: Dynamo, settings: Settings, clock: Clock, data: LoginRequest, r
         user = replace(user, roles=user.roles | {users_service.LENDER})
         logger.info("lender role granted", extra={"request_id": request_id, "event": "lender_granted", "user_id": user.user_id})
     logger.info("login succeeded", extra={"request_id": request_id, "event": "login", "user_id": user.user_id})
-    tokens = _token_pair(settings=settings, clock=clock, user_id=user.user_id, email=user.email, refresh_token=refresh_token)
+    tokens = _token_pair(settings=settings, clock=clock, session=session, refresh_token=refresh_token)
     pending = sum(1 for invitation in invitations if loans_service.is_pending_invitation(invitation, now))
     return LoginResponse(user=users_service.profile_of(user), pending_invitations=pending, **tokens.model_dump())
 
@@ -126,7 +149,12 @@ def refresh(*, db: Dynamo, settings: Settings, clock: Clock, refresh_token: str,
     if record.used:
         _revoke_on_reuse(db=db, record=record, now_iso=iso(now), request_id=request_id)
     new_token, session = _new_session(
-        settings=settings, clock=clock, user_id=record.user_id, email=record.email, family_id=record.family_id
+        settings=settings,
+        clock=clock,
+        user_id=record.user_id,
+        email=record.email,
+        family_id=record.family_id,
+        email_verified=record.email_verified,  # what the session knew at login (no read of the user item)
     )
     try:
         sessions.rotate_refresh_token(db, old=record, used_at=iso(now), new=session)
@@ -134,7 +162,7 @@ def refresh(*, db: Dynamo, settings: Settings, clock: Clock, refresh_token: str,
         _revoke_on_reuse(db=db, record=record, now_iso=iso(now), request_id=request_id)
     except SessionRevoked as exc:
         raise Unauthenticated("Invalid or expired refresh token") from exc
-    return _token_pair(settings=settings, clock=clock, user_id=record.user_id, email=record.email, refresh_token=new_token)
+    return _token_pair(settings=settings, clock=clock, session=session, refresh_token=new_token)
 
 
 def _revoke_on_reuse(*, db: Dynamo, record: sessions.RefreshRecord, now_iso: str, request_id: str) -> NoReturn:

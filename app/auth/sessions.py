@@ -37,6 +37,7 @@ class NewSession:
     created_at: str
     expires_at: int  # epoch seconds; checked by code, and DynamoDB's TTL cleans up after it
     starts_family: bool
+    email_verified: bool = False  # the user had verified their email when the session started: its tokens say so
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RefreshRecord:
     email: str
     expires_at: int
     used: bool
+    email_verified: bool = False
 
 
 def _token_item(session: NewSession) -> Item:
@@ -59,6 +61,7 @@ def _token_item(session: NewSession) -> Item:
         "createdAt": session.created_at,
         "expiresAt": session.expires_at,
         "expireAt": session.expires_at,
+        "emailVerified": session.email_verified,
     }
 
 
@@ -98,6 +101,7 @@ def get_refresh_token(db: Dynamo, token_hash: str) -> RefreshRecord | None:
         email=item["email"],
         expires_at=int(item["expiresAt"]),
         used="usedAt" in item,
+        email_verified=item.get("emailVerified") is True,
     )
 
 

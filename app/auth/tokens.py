@@ -20,6 +20,7 @@ REQUIRED_CLAIMS = ["sub", "iss", "aud", "iat", "exp", "jti"]
 MAX_TOKEN_LENGTH = 4096
 MAX_LIFETIME_SECONDS = 30 * 60  # the contract's ceiling; a longer-lived token is refused even if signed by us
 CLOCK_SKEW_SECONDS = 60
+EMAIL_VERIFIED_CLAIM = "ev"  # present (true) when the user had verified their email when the token was issued
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,12 @@ class Principal:
 
     user_id: str
     email: str
+    email_verified: bool = False  # known from the token; False means "not known to be verified", not "unverified"
 
 
-def issue_access_token(*, settings: Settings, user_id: str, email: str, now: datetime) -> str:
-    """A signed token that lives ACCESS_TOKEN_TTL_SECONDS (<= 30 minutes)."""
-    claims = {
+def issue_access_token(*, settings: Settings, user_id: str, email: str, now: datetime, email_verified: bool = False) -> str:
+    """A signed token that lives ACCESS_TOKEN_TTL_SECONDS (<= 30 minutes); verification is permanent, so it may say so."""
+    claims: dict[str, object] = {
         "sub": user_id,
         "email": email,
         "iss": settings.jwt_issuer,
@@ -42,6 +44,8 @@ def issue_access_token(*, settings: Settings, user_id: str, email: str, now: dat
         "exp": epoch(now + timedelta(seconds=settings.access_token_ttl_seconds)),
         "jti": uuid.uuid4().hex,
     }
+    if email_verified:
+        claims[EMAIL_VERIFIED_CLAIM] = True
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
@@ -79,7 +83,7 @@ def verify_access_token(*, settings: Settings, token: str, now: datetime) -> Pri
     user_id, email = claims.get("sub"), claims.get("email")
     if not isinstance(user_id, str) or not isinstance(email, str) or not user_id or not email:
         raise Unauthenticated()
-    return Principal(user_id=user_id, email=email)
+    return Principal(user_id=user_id, email=email, email_verified=claims.get(EMAIL_VERIFIED_CLAIM) is True)
 
 
 def new_refresh_token() -> str:

@@ -2,6 +2,7 @@
 
 Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   user             USER#<userId>            / USER#<userId>
+  user event       USER#<userId>            / EVENT#<eventId>      (the outbox of account emails: verification)
   email claim      EMAIL#<email>            / EMAIL#<email>        (uniqueness + credentials)
   loan             LOAN#<loanId>            / USER#<borrowerId>    (GSI1: a borrower's loans;
                                                                     GSI2 while pending: PENDING#<shard> / <deadline>#<loanId>)
@@ -14,6 +15,10 @@ Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   idempotency      IDEMPOTENCY#<userId>#<keyHash> / (same)
   schedule         SERVICING#<loanId>       / SCHEDULE             (installments as they stand)
   repayment        SERVICING#<loanId>       / REPAYMENT#<id>       (id is time-ordered)
+  delivery marker  DELIVERY#<what>          / TO#<email>           (one per email sent: at most once; TTL)
+
+GSI2, the "when" index, is sparse: a pending loan carries PENDING#<shard> / <fundingDeadline>#<loanId>
+(the expiry job), an active loan REMIND#<shard> / <date of its next reminder>#<loanId> (the reminder job).
 
 Servicing items live in their own partition, so the loan partition's Queries (a loan view, its
 audit trail) never read a schedule or a repayment.
@@ -43,6 +48,9 @@ SERVICING = "SERVICING#"
 SCHEDULE = "SCHEDULE"
 REPAYMENT = "REPAYMENT#"
 PENDING = "PENDING#"
+REMIND = "REMIND#"
+DELIVERY = "DELIVERY#"
+TO = "TO#"
 
 
 def _same(value: str) -> Key:
@@ -60,6 +68,10 @@ def user_partition(user_id: str) -> str:
 
 def email_key(email: str) -> Key:
     return _same(f"{EMAIL}{email}")
+
+
+def user_event_key(user_id: str, event_id: str) -> Key:
+    return {PARTITION_KEY: f"{USER}{user_id}", SORT_KEY: f"{EVENT}{event_id}"}
 
 
 def loan_partition(loan_id: str) -> str:
@@ -117,6 +129,20 @@ def deadline_keys(loan_id: str, funding_deadline: str) -> dict[str, str]:
 
 def deadline_partition(shard: int) -> str:
     return f"{PENDING}{shard}"
+
+
+def reminder_keys(loan_id: str, on: str) -> dict[str, str]:
+    """The GSI2 attributes of an active loan: the reminder job wakes it on `on` (a YYYY-MM-DD date)."""
+    return {DEADLINE_PARTITION: reminder_partition(deadline_shard(loan_id)), DEADLINE_SORT: f"{on}#{loan_id}"}
+
+
+def reminder_partition(shard: int) -> str:
+    return f"{REMIND}{shard}"
+
+
+def delivery_marker_key(what: str, email: str) -> Key:
+    """The marker of one email: `what` names the message (an event id, or a reminder), `email` its recipient."""
+    return {PARTITION_KEY: f"{DELIVERY}{what}", SORT_KEY: f"{TO}{email}"}
 
 
 def refresh_token_key(token_hash: str) -> Key:

@@ -1,4 +1,8 @@
-"""Lender routes: /lender (pending invitations, accept with ACH details, decline, accepted loans)."""
+"""Lender routes: /lender (pending invitations, accept with ACH details, decline, accepted loans).
+
+Seeing and answering invitations needs a verified email (VerifiedUser): an invitation is addressed to an
+email, so an account must prove it owns that address before it may see or act on one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.auth.dependencies import CurrentUser
+from app.auth.dependencies import CurrentUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db
 from app.errors import request_id_of
 from app.loans import lender_service
@@ -14,6 +18,8 @@ from app.loans.dependencies import AchKeys, LoanId
 from app.loans.schemas import Acceptance, AcceptRequest, Declined, InvitationPage, LoanPage
 from app.routing import JsonRoute
 from app.schemas import Limit
+
+VERIFIED_ONLY = "Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required)."
 
 router = APIRouter(
     prefix="/lender",
@@ -27,8 +33,9 @@ router = APIRouter(
     operation_id="listPendingInvitations",
     response_model=InvitationPage,
     summary="Invitations still open on pending loans, newest first",
+    description=VERIFIED_ONLY,
 )
-def pending(caller: CurrentUser, db: Db, clock: ClockDep, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> InvitationPage:
+def pending(caller: VerifiedUser, db: Db, clock: ClockDep, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> InvitationPage:
     return lender_service.pending_invitations(db=db, clock=clock, lender=caller, limit=limit, cursor=cursor)
 
 
@@ -37,9 +44,10 @@ def pending(caller: CurrentUser, db: Db, clock: ClockDep, limit: Annotated[Limit
     operation_id="acceptInvitation",
     response_model=Acceptance,
     summary="Accept an invitation with ACH details (atomic; activates the loan when fully funded)",
+    description=VERIFIED_ONLY,
 )
 def accept(
-    loan_id: LoanId, body: AcceptRequest, caller: CurrentUser, db: Db, clock: ClockDep, keys: AchKeys, request: Request
+    loan_id: LoanId, body: AcceptRequest, caller: VerifiedUser, db: Db, clock: ClockDep, keys: AchKeys, request: Request
 ) -> Acceptance:
     return lender_service.accept_invitation(
         db=db, clock=clock, keys=keys, lender=caller, loan_id=loan_id, details=body.ach_details, request_id=request_id_of(request)
@@ -51,8 +59,9 @@ def accept(
     operation_id="declineInvitation",
     response_model=Declined,
     summary="Decline an invitation",
+    description=VERIFIED_ONLY,
 )
-def decline(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, request: Request) -> Declined:
+def decline(loan_id: LoanId, caller: VerifiedUser, db: Db, clock: ClockDep, request: Request) -> Declined:
     return lender_service.decline_invitation(db=db, clock=clock, lender=caller, loan_id=loan_id, request_id=request_id_of(request))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.dependencies import CurrentUser
+from app.auth.dependencies import CurrentUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey, SettingsDep
 from app.errors import request_id_of
 from app.loans import funding_service, service
@@ -24,10 +24,11 @@ router = APIRouter(prefix="/loans", tags=["loans"], route_class=JsonRoute)
     status_code=201,
     response_model=Loan,
     summary="Create a loan and invite its lenders",
+    description="Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).",
 )
 def create_loan(
     body: LoanCreate,
-    caller: CurrentUser,
+    caller: VerifiedUser,
     db: Db,
     clock: ClockDep,
     request: Request,
@@ -56,8 +57,9 @@ def my_loans(
 
 
 @router.get("/{loanId}", operation_id="getLoan", response_model=Loan, summary="A loan (an invited lender sees only their own participant)")
-def get_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep) -> Loan:
-    return service.get_loan(db=db, clock=clock, caller=caller, loan_id=loan_id)
+def get_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, settings: SettingsDep) -> Loan:
+    verified_invitees = settings.email_verification == "required"
+    return service.get_loan(db=db, clock=clock, caller=caller, loan_id=loan_id, verified_invitees=verified_invitees)
 
 
 @router.post(

@@ -5,6 +5,10 @@ register  a Put of the new item, committed inside auth's registration transactio
 profile   UpdateItem (conditional on the item existing)
 lender    an ADD roles operation, committed inside login's or an acceptance's transaction
 exists    a ConditionCheck (attribute_exists), committed inside every other write a user makes
+verify    Update operations committed inside auth's verification transactions (a new link; the link used)
+
+Read-time defaults for items written before email verification: no `emailVerified` reads as false
+(the account must verify), no `emailNotifications` as true, no `verificationSentAt` as no email sent.
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ ACCOUNT_GONE = "The account no longer exists"
 
 
 @dataclass(frozen=True)
+class PendingVerification:
+    """What the user item keeps of the verification links: the latest one's hash and expiry, and recent send times."""
+
+    token_hash: str | None  # None: no link issued (an account from before verification existed)
+    expires_at: int | None  # epoch seconds
+    sent_at: tuple[int, ...]  # epoch seconds of the emails asked for, newest last (the resend throttle's window)
+
+
+@dataclass(frozen=True)
 class UserRecord:
     """The user item (never carries the password hash: that lives on auth's email claim)."""
 
@@ -34,6 +47,9 @@ class UserRecord:
     roles: frozenset[str]
     created_at: str
     updated_at: str
+    email_verified: bool = False
+    email_notifications: bool = True
+    verification: PendingVerification | None = None  # the live link's hash and expiry; None once verified
 
     @property
     def full_name(self) -> str:
@@ -55,6 +71,18 @@ def user_from_item(item: Item) -> UserRecord:
         roles=roles_of(item),
         created_at=item["createdAt"],
         updated_at=str(item.get("updatedAt") or item["createdAt"]),
+        email_verified=item.get("emailVerified") is True,
+        email_notifications=item.get("emailNotifications") is not False,
+        verification=None if item.get("emailVerified") is True else _pending_verification(item),
+    )
+
+
+def _pending_verification(item: Item) -> PendingVerification:
+    expires = item.get("verificationExpiresAt")
+    return PendingVerification(
+        token_hash=item.get("verificationHash"),
+        expires_at=int(expires) if expires is not None else None,
+        sent_at=tuple(int(moment) for moment in item.get("verificationSentAt") or ()),
     )
 
 
@@ -75,9 +103,15 @@ def new_user(user: UserRecord) -> Operation:
         "roles": set(user.roles),
         "createdAt": user.created_at,
         "updatedAt": user.updated_at,
+        "emailVerified": user.email_verified,
+        "emailNotifications": user.email_notifications,
     }
     if user.phone is not None:
         item["phone"] = user.phone
+    if user.verification is not None and user.verification.token_hash is not None:
+        item["verificationHash"] = user.verification.token_hash
+        item["verificationExpiresAt"] = user.verification.expires_at
+        item["verificationSentAt"] = list(user.verification.sent_at)
     return tx_put(item, NEW_ITEM)
 
 
@@ -96,6 +130,38 @@ def lender_grant(user_id: str, at: str) -> Operation:
             values={":lender": {LENDER}, ":now": at},
         ),
         EXISTING_ITEM,
+    )
+
+
+def _unverified_with_link(read_hash: str | None) -> Expression:
+    """The item exists, is not verified, and still holds the link that was read (or none, if none was)."""
+    unverified = "attribute_exists(PK) AND (attribute_not_exists(emailVerified) OR emailVerified = :false)"
+    if read_hash is None:
+        return Expression(f"{unverified} AND attribute_not_exists(verificationHash)", values={":false": False})
+    return Expression(f"{unverified} AND verificationHash = :read", values={":false": False, ":read": read_hash})
+
+
+def new_verification_link(user_id: str, *, read_hash: str | None, link: PendingVerification) -> Operation:
+    """Replace the link (hash, expiry) and the send times, conditional on the item being as read: unverified, same link."""
+    return tx_update(
+        user_key(user_id),
+        Expression(
+            "SET verificationHash = :hash, verificationExpiresAt = :expires, verificationSentAt = :sent",
+            values={":hash": link.token_hash, ":expires": link.expires_at, ":sent": list(link.sent_at)},
+        ),
+        _unverified_with_link(read_hash),
+    )
+
+
+def email_verified(user_id: str, *, read_hash: str, at: str) -> Operation:
+    """Mark the email verified and spend the link, conditional on the link being the one read (single use)."""
+    return tx_update(
+        user_key(user_id),
+        Expression(
+            "SET emailVerified = :true, verifiedAt = :at REMOVE verificationHash, verificationExpiresAt, verificationSentAt",
+            values={":true": True, ":at": at},
+        ),
+        _unverified_with_link(read_hash),
     )
 
 
@@ -118,3 +184,9 @@ def update_user(db: Dynamo, *, user_id: str, changes: dict[str, object], removal
     except ConditionFailed as exc:
         raise Unauthenticated(ACCOUNT_GONE) from exc
     return user_from_item(item)
+
+
+def get_users(db: Dynamo, user_ids: list[str]) -> dict[str, UserRecord]:
+    """The user items of `user_ids` that exist (one BatchGetItem per 100), by id."""
+    unique = list(dict.fromkeys(user_ids))
+    return {user.user_id: user for user in (user_from_item(item) for item in db.batch_get([user_key(uid) for uid in unique]))}

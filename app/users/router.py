@@ -26,7 +26,7 @@ def get_profile(caller: CurrentUser, db: Db) -> Profile:
     "/profile",
     operation_id="updateProfile",
     response_model=Profile,
-    summary="Change firstName, lastName or phone (phone null removes it); other fields are refused",
+    summary="Change firstName, lastName, phone or emailNotifications (phone null removes it); other fields are refused",
 )
 def update_profile(update: ProfileUpdate, caller: CurrentUser, db: Db, clock: ClockDep) -> Profile:
     return service.update_profile(db=db, clock=clock, user_id=caller.user_id, update=update)

@@ -1,7 +1,8 @@
 """User rules: the profile a user sees and may change, their roles; the user item's owner for other domains.
 
 Other domains call these by module alias (`from app.users import service as users_service`):
-get_user, initial_roles, new_user, lender_grant and account_exists (the operations their transactions commit).
+get_user, initial_roles, new_user, lender_grant and account_exists (the operations their transactions commit);
+auth's email verification: new_verification_link, email_verified (operations) and is_email_verified (the gate).
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from app.clock import Clock, iso
 from app.errors import Unauthenticated
 from app.transactions import CallerCheck
 from app.users import repository
-from app.users.repository import ACCOUNT_GONE, BORROWER, LENDER, UserRecord, roles_of
+from app.users.repository import ACCOUNT_GONE, BORROWER, LENDER, PendingVerification, UserRecord, roles_of
 from app.users.schemas import Profile, ProfileUpdate
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
     from app.db.expressions import Operation
 
-__all__ = ["BORROWER", "LENDER", "UserRecord", "roles_of"]
+__all__ = ["BORROWER", "LENDER", "PendingVerification", "UserRecord", "roles_of"]
 
 
 def initial_roles(*, invited: bool) -> frozenset[str]:
@@ -61,6 +62,21 @@ def lender_grant(*, user_id: str, at: str) -> Operation:
     return repository.lender_grant(user_id, at)
 
 
+def new_verification_link(*, user_id: str, read_hash: str | None, link: PendingVerification) -> Operation:
+    """The operation that stores a new verification link, valid only if the user item still holds the one read."""
+    return repository.new_verification_link(user_id, read_hash=read_hash, link=link)
+
+
+def email_verified(*, user_id: str, read_hash: str, at: str) -> Operation:
+    """The operation that marks the email verified and spends the link read (fails if it changed)."""
+    return repository.email_verified(user_id, read_hash=read_hash, at=at)
+
+
+def is_email_verified(*, db: Dynamo, user_id: str) -> bool:
+    """Whether the user proved their email (one GetItem; 401 when the account is gone)."""
+    return existing_user(db=db, user_id=user_id).email_verified
+
+
 def profile_of(user: UserRecord) -> Profile:
     """The wire Profile of a user (roles sorted)."""
     return Profile(
@@ -71,6 +87,8 @@ def profile_of(user: UserRecord) -> Profile:
         phone=user.phone,
         roles=sorted(user.roles),
         created_at=user.created_at,
+        email_verified=user.email_verified,
+        email_notifications=user.email_notifications,
     )
 
 
@@ -84,8 +102,13 @@ def update_profile(*, db: Dynamo, clock: Clock, user_id: str, update: ProfileUpd
     sent = update.model_fields_set
     if not sent:
         return get_profile(db=db, user_id=user_id)
-    attributes = {"first_name": "firstName", "last_name": "lastName", "phone": "phone"}
+    attributes = {"first_name": "firstName", "last_name": "lastName", "phone": "phone", "email_notifications": "emailNotifications"}
     changes = {attributes[name]: getattr(update, name) for name in sent if getattr(update, name) is not None}
     removals = [attributes[name] for name in sent if getattr(update, name) is None]
     updated = repository.update_user(db, user_id=user_id, changes=changes, removals=removals, updated_at=iso(clock.now()))
     return profile_of(updated)
+
+
+def get_users(*, db: Dynamo, user_ids: list[str]) -> dict[str, UserRecord]:
+    """Several users at once (BatchGetItem), by id; ids without an account are left out (the notifications' recipients)."""
+    return repository.get_users(db, user_ids)

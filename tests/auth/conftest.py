@@ -6,13 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from app.clock import iso
 from app.db.dynamo import Dynamo
 from app.db.keys import invitation_key
-from tests.factories import unique_email
+from tests.factories import latest_verification_token, unique_email
 from tests.support.table import whole_table
 
 PASSWORD = "correct horse battery staple"
@@ -31,6 +32,14 @@ def register(client: TestClient, **overrides: Any) -> Response:
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> Response:
     response: Response = client.post("/auth/login", json={"email": email, "password": password})
+    return response
+
+
+def verify(app: FastAPI, client: TestClient, registered: dict[str, Any]) -> Response:
+    """POST /auth/verify-email with the token of the registered user's live link (their registration's access token)."""
+    token = latest_verification_token(app, registered["user"]["userId"])
+    response: Response = client.post("/auth/verify-email", json={"token": token}, headers=bearer(registered["accessToken"]))
+    assert response.status_code == 200, response.text
     return response
 
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.auth.conftest import PASSWORD, registration
-from tests.factories import a_user
+from tests.factories import a_user, latest_verification_token
 from tests.loans.helpers import create_loan
 
 
@@ -44,3 +44,24 @@ def test_a_lenders_dashboard_costs_two_queries(app: FastAPI, client: TestClient)
     login = client.post("/auth/login", json={"email": lender.email, "password": lender.password})
     headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
     assert calls(client.get("/user/dashboard", headers=headers)) == 2  # + Query GSI1 invitations
+
+
+def test_verification_endpoints_stay_within_their_request_budget(app: FastAPI, client: TestClient) -> None:
+    user = a_user(app, verified=False)
+    resent = client.post("/auth/resend-verification", headers=user.headers)
+    assert resent.status_code == 202 and calls(resent) == 2  # GetItem user + TransactWriteItems (link + event)
+    client.post("/auth/resend-verification", headers=user.headers)
+    throttled = client.post("/auth/resend-verification", headers=user.headers)
+    assert throttled.status_code == 429 and calls(throttled) == 1  # GetItem user
+    gated = client.get("/lender/pending", headers=user.headers)
+    assert gated.status_code == 403 and calls(gated) == 1  # the gate's GetItem user
+
+    token = latest_verification_token(app, user.user_id)
+    verified = client.post("/auth/verify-email", json={"token": token}, headers=user.headers)
+    assert verified.status_code == 200 and calls(verified) == 2  # GetItem user + TransactWriteItems (verified + event)
+    again = client.post("/auth/verify-email", json={"token": token}, headers=user.headers)
+    assert again.status_code == 422 and calls(again) == 1  # GetItem user
+    done = client.post("/auth/resend-verification", headers=user.headers)
+    assert done.status_code == 409 and calls(done) == 1  # GetItem user
+    # The token issued before verifying has no "ev" claim: the gate reads the user item once
+    assert calls(client.get("/lender/pending", headers=user.headers)) == 2  # GetItem user + Query GSI1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.db.dynamo import Dynamo
 from app.db.keys import user_key
-from tests.auth.conftest import bearer, invite, login, register
+from tests.auth.conftest import bearer, invite, login, register, verify
 from tests.factories import unique_email
 
 
@@ -75,8 +76,9 @@ def test_only_past_invitations_still_make_a_lender(client: TestClient, db: Dynam
     assert body["user"]["roles"] == ["borrower", "lender"] and body["pendingInvitations"] == 0
 
 
-def test_invitation_made_through_post_loans_activates_the_lender_at_login(client: TestClient) -> None:
+def test_invitation_made_through_post_loans_activates_the_lender_at_login(app: FastAPI, client: TestClient) -> None:
     borrower = register(client).json()
+    verify(app, client, borrower)  # creating a loan needs a verified email
     lender_email = unique_email("lender")
     lender = register(client, email=lender_email).json()
     assert lender["user"]["roles"] == ["borrower"]

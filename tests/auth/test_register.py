@@ -23,8 +23,9 @@ def test_register_returns_profile_and_tokens(client: TestClient) -> None:
     assert set(body) == {"user", "accessToken", "refreshToken", "tokenType", "expiresIn"}
     assert body["tokenType"] == "bearer" and body["expiresIn"] == 900
     user = body["user"]
-    assert set(user) == {"userId", "email", "firstName", "lastName", "phone", "roles", "createdAt"}
+    assert set(user) == {"userId", "email", "firstName", "lastName", "phone", "roles", "createdAt", "emailVerified", "emailNotifications"}
     assert user["email"] == email and user["roles"] == ["borrower"] and user["phone"] == "+14155550123"
+    assert user["emailVerified"] is False and user["emailNotifications"] is True  # a new account must verify its email
     assert user["createdAt"].endswith("Z")
     assert response.headers["cache-control"] == "no-store"
 

@@ -1,18 +1,23 @@
 """Real servers for tests that talk HTTP: the app under uvicorn, and static files, each in a thread on a free port.
 
-Both bind their socket before they start (no race for the port) and stop within bounded time.
+Both bind their socket before they start (no race for the port) and stop within bounded time. The static site
+can also play the user's mailbox: GET /inbox?email=<address> answers {"link": ...}, the verification link the
+newest email to that address carries (what a person would click), or 404.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
 
@@ -59,9 +64,27 @@ class LiveApp:
         self.stop()
 
 
+Inbox = Callable[[str], str | None]  # an email address -> the verification link of its newest email, if any
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
+    inbox: Inbox | None = None
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path != "/inbox" or self.inbox is None:
+            super().do_GET()
+            return
+        link = self.inbox(parse_qs(url.query).get("email", [""])[0])
+        body = json.dumps({"link": link}).encode()
+        self.send_response(200 if link else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
@@ -69,10 +92,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 class StaticSite:
-    """`directory` served at http://localhost:<free port> (its own origin) from a background thread."""
+    """`directory` served at http://localhost:<free port> (its own origin) from a background thread; `inbox` adds /inbox."""
 
-    def __init__(self, directory: Path = STATIC) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
+    def __init__(self, directory: Path = STATIC, *, inbox: Inbox | None = None) -> None:
+        handler = type("_Handler", (_QuietHandler,), {"inbox": staticmethod(inbox) if inbox else None})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.origin = f"http://localhost:{self.port}"

@@ -5,6 +5,11 @@ root) loads tests/e2e/static/story.html from http://localhost:<port>, an origin 
 script runs the story with fetch against the real app under uvicorn (on this module's DynamoDB Local
 table) and writes every step's outcome into <pre id=result>. The same page served from a second
 origin that is not allowed must see its requests rejected. One browser for the module.
+
+Email verification is required (the default): the page reads each new user's verification link from
+its own origin's /inbox (tests/e2e/servers.py: the link the verification email carries, derived from the
+user's verification_requested event as the notifications code derives it) and posts its token to
+/auth/verify-email, as the SPA's /verify-email page does.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pytest
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.e2e.servers import LiveApp, StaticSite
+from tests.factories import verification_link_of
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing: pip install -r requirements-dev.txt")
 
@@ -61,9 +67,10 @@ class Servers:
 
 @pytest.fixture(scope="module")
 def servers(endpoint_url: str, table_name: str) -> Iterator[Servers]:
-    with StaticSite() as allowed, StaticSite() as disallowed:
-        settings = make_settings(endpoint_url, table_name, cors_origins=allowed.origin, debug_db_metrics=False)
-        with LiveApp(create_app(settings)) as api:
+    apps: list[Any] = []  # the inbox reads the app's table; the app needs the site's origin first
+    with StaticSite(inbox=lambda email: verification_link_of(apps[0], email)) as allowed, StaticSite() as disallowed:
+        apps.append(create_app(make_settings(endpoint_url, table_name, cors_origins=allowed.origin, debug_db_metrics=False)))
+        with LiveApp(apps[0]) as api:
             yield Servers(api=api, allowed=allowed, disallowed=disallowed)
 
 
@@ -126,7 +133,20 @@ def succeeded(results: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "name", ["registerBorrower", "registerLender", "createLoan", "pending", "accept", "readLoan", "dashboard", "schedule"]
+    "name",
+    [
+        "registerBorrower",
+        "registerLender",
+        "createLoanUnverified",
+        "verifyBorrower",
+        "verifyLender",
+        "createLoan",
+        "pending",
+        "accept",
+        "readLoan",
+        "dashboard",
+        "schedule",
+    ],
 )
 def test_each_step_of_the_story_succeeds_from_the_browser(story: dict[str, Any], name: str) -> None:
     succeeded(story, name)
@@ -140,6 +160,14 @@ def test_the_loan_is_active_after_the_lender_accepts(story: dict[str, Any]) -> N
     assert loan["fundedAmount"] == 1000
     assert "borrower" in succeeded(story, "dashboard")["roles"]
     assert succeeded(story, "schedule")["installments"] == 12
+
+
+def test_an_unverified_user_is_told_so_and_verifies_from_the_browser(story: dict[str, Any]) -> None:
+    gated = succeeded(story, "createLoanUnverified")
+    assert (gated["status"], gated["code"]) == (403, "EMAIL_NOT_VERIFIED")
+    for name in ("verifyBorrower", "verifyLender"):
+        verified = succeeded(story, name)
+        assert verified["status"] == 200 and verified["emailVerified"] is True
 
 
 def test_x_request_id_is_readable_from_javascript(story: dict[str, Any]) -> None:

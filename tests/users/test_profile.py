@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import a_user
 
-PROFILE_FIELDS = {"userId", "email", "firstName", "lastName", "phone", "roles", "createdAt"}
+PROFILE_FIELDS = {"userId", "email", "firstName", "lastName", "phone", "roles", "createdAt", "emailVerified", "emailNotifications"}
 
 
 def test_profile_is_the_callers_and_carries_no_secrets(app: FastAPI, client: TestClient) -> None:
@@ -18,6 +18,7 @@ def test_profile_is_the_callers_and_carries_no_secrets(app: FastAPI, client: Tes
     body = response.json()
     assert set(body) == PROFILE_FIELDS
     assert body["userId"] == ada.user_id and body["email"] == ada.email and body["roles"] == ["borrower"]
+    assert body["emailVerified"] is True and body["emailNotifications"] is True  # a_user verifies by default
     text = response.text.lower()
     assert "hash" not in text and "password" not in text and ada.access_token not in response.text
     assert response.headers["x-db-requests"] == "1"
@@ -69,6 +70,11 @@ def test_empty_patch_changes_nothing(app: FastAPI, client: TestClient) -> None:
         ({"firstName": None}, "firstName"),
         ({"lastName": "x" * 101}, "lastName"),
         ({"lastName": 42}, "lastName"),
+        ({"emailNotifications": None}, "emailNotifications"),
+        ({"emailNotifications": "false"}, "emailNotifications"),
+        ({"emailNotifications": 0}, "emailNotifications"),
+        ({"emailNotifications": 1}, "emailNotifications"),
+        ({"emailVerified": True}, "emailVerified"),
     ],
 )
 def test_refused_updates_name_the_field_and_change_nothing(app: FastAPI, client: TestClient, body: dict, field: str) -> None:  # type: ignore[type-arg]

@@ -35,7 +35,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change firstName, lastName or phone (phone null removes it); other fields are refused */
+        /** Change firstName, lastName, phone or emailNotifications (phone null removes it); other fields are refused */
         patch: operations["updateProfile"];
         trace?: never;
     };
@@ -67,7 +67,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account and sign in
-         * @description Emails are trimmed, NFKC-normalised and case-folded (ASCII only afterwards). An email with loan invitations starts with the lender role.
+         * @description Emails are trimmed, NFKC-normalised and case-folded (ASCII only afterwards). An email with loan invitations starts with the lender role. The account starts unverified (emailVerified false): a link to verify the address is emailed ({APP_BASE_URL}/verify-email?token=...), valid 24 hours.
          */
         post: operations["register"];
         delete?: never;
@@ -136,6 +136,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the caller's email with the token of the emailed link
+         * @description Signed in as the account the link was sent to. The token is single use and lives 24 hours; only the latest link works (a resend replaces the previous one). A used, expired, replaced or another account's token all answer 422 INVALID_VERIFICATION_TOKEN; so does any token once the email is verified. Verification is permanent, and the tokens the caller already holds work for the gated operations at once.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a new verification link (the previous link stops working)
+         * @description Accepted: the email is sent shortly after the answer. At most 3 verification emails in any rolling hour, the registration's included: the 4th answers 429 RATE_LIMITED with Retry-After (seconds until the oldest of the 3 is an hour old). 409 EMAIL_ALREADY_VERIFIED once the email is verified.
+         */
+        post: operations["resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/loans": {
         parameters: {
             query?: never;
@@ -145,7 +185,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a loan and invite its lenders */
+        /**
+         * Create a loan and invite its lenders
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         */
         post: operations["createLoan"];
         delete?: never;
         options?: never;
@@ -251,7 +294,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Invitations still open on pending loans, newest first */
+        /**
+         * Invitations still open on pending loans, newest first
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         */
         get: operations["listPendingInvitations"];
         put?: never;
         post?: never;
@@ -269,7 +315,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Accept an invitation with ACH details (atomic; activates the loan when fully funded) */
+        /**
+         * Accept an invitation with ACH details (atomic; activates the loan when fully funded)
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         */
         put: operations["acceptInvitation"];
         post?: never;
         delete?: never;
@@ -286,7 +335,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Decline an invitation */
+        /**
+         * Decline an invitation
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         */
         put: operations["declineInvitation"];
         post?: never;
         delete?: never;
@@ -509,7 +561,9 @@ export interface components {
          *         "roles": [
          *           "borrower"
          *         ],
-         *         "createdAt": "2026-11-22T09:30:00Z"
+         *         "createdAt": "2026-11-22T09:30:00Z",
+         *         "emailVerified": true,
+         *         "emailNotifications": true
          *       }
          *     }
          */
@@ -1351,7 +1405,9 @@ export interface components {
          *         "roles": [
          *           "borrower"
          *         ],
-         *         "createdAt": "2026-11-22T09:30:00Z"
+         *         "createdAt": "2026-11-22T09:30:00Z",
+         *         "emailVerified": true,
+         *         "emailNotifications": true
          *       },
          *       "pendingInvitations": 1
          *     }
@@ -1513,7 +1569,9 @@ export interface components {
          *       "roles": [
          *         "borrower"
          *       ],
-         *       "createdAt": "2026-11-22T09:30:00Z"
+         *       "createdAt": "2026-11-22T09:30:00Z",
+         *       "emailVerified": true,
+         *       "emailNotifications": true
          *     }
          */
         Profile: {
@@ -1538,6 +1596,16 @@ export interface components {
              * @example 2026-11-22T09:30:00Z
              */
             createdAt: string;
+            /**
+             * Emailverified
+             * @description true once the user opened the link sent to their email (POST /auth/verify-email); until then, while verification is required, creating loans and seeing or answering invitations answer 403
+             */
+            emailVerified: boolean;
+            /**
+             * Emailnotifications
+             * @description false turns off reminders and informational emails (never the verification email or invitations)
+             */
+            emailNotifications: boolean;
         };
         /**
          * ProfileUpdate
@@ -1545,7 +1613,8 @@ export interface components {
          * @example {
          *       "firstName": "Ada",
          *       "lastName": "Lovelace",
-         *       "phone": "text"
+         *       "phone": "text",
+         *       "emailNotifications": false
          *     }
          */
         ProfileUpdate: {
@@ -1564,6 +1633,12 @@ export interface components {
              * @description E.164, e.g. +14155550123; null removes it
              */
             phone?: string | null;
+            /**
+             * Emailnotifications
+             * @description false turns off reminders and informational emails
+             * @example false
+             */
+            emailNotifications?: boolean;
         };
         /**
          * RefreshRequest
@@ -1924,6 +1999,36 @@ export interface components {
              * @example 250.5
              */
             amount: number;
+        };
+        /**
+         * VerificationSent
+         * @description The answer to a resend: a new link is on its way (delivered by the outbox worker, not before answering).
+         * @example {
+         *       "status": "sent"
+         *     }
+         */
+        VerificationSent: {
+            /**
+             * Status
+             * @description Always `sent`: a new email with a new link was requested
+             * @example sent
+             * @constant
+             */
+            status: "sent";
+        };
+        /**
+         * VerifyEmailRequest
+         * @example {
+         *       "token": "Zq3v0mX9a1bQ2cR4dS5eT6fU7gV8hW9iX0jY1kZ2l3M"
+         *     }
+         */
+        VerifyEmailRequest: {
+            /**
+             * Token
+             * @description The `token` query parameter of the link in the verification email
+             * @example Zq3v0mX9a1bQ2cR4dS5eT6fU7gV8hW9iX0jY1kZ2l3M
+             */
+            token: string;
         };
         /**
          * Error
@@ -2849,6 +2954,257 @@ export interface operations {
             };
         };
     };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description Malformed JSON, duplicate keys, or a body that is not application/json: BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "BAD_REQUEST";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: CONFLICT */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "CONFLICT";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Request body over 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR, INVALID_VERIFICATION_TOKEN */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR" | "INVALID_VERIFICATION_TOKEN";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    resendVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new verification email is on its way; the previous link no longer works */
+            202: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "sent"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VerificationSent"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: CONFLICT, EMAIL_ALREADY_VERIFIED */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "CONFLICT" | "EMAIL_ALREADY_VERIFIED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Too many attempts: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
     createLoan: {
         parameters: {
             query?: never;
@@ -2906,6 +3262,22 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
@@ -3239,7 +3611,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may see the resource but not do this: FORBIDDEN */
+            /** @description The caller may not do this: FORBIDDEN */
             403: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3490,7 +3862,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may see the resource but not do this: FORBIDDEN */
+            /** @description The caller may not do this: FORBIDDEN */
             403: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3631,6 +4003,22 @@ export interface operations {
                     };
                 };
             };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
             /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
             422: {
                 headers: {
@@ -3738,6 +4126,22 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
@@ -3877,6 +4281,22 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
@@ -4496,7 +4916,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The caller may see the resource but not do this: FORBIDDEN */
+            /** @description The caller may not do this: FORBIDDEN */
             403: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */

@@ -3,10 +3,14 @@
  *
  *   npm run story -- http://127.0.0.1:8000        (or API_BASE_URL=... npm run story)
  *
- * A borrower and a lender register; the borrower creates a loan inviting the lender (with an
+ * A borrower and a lender register and verify their emails; the borrower creates a loan inviting the lender (with an
  * Idempotency-Key, sent twice: the second answer is the first one replayed); the lender lists the
  * pending invitations and accepts with ACH details; the borrower reads the now active loan, the
  * dashboard and the repayment schedule. Every amount is printed as the API sent it: no float math.
+ *
+ * Verifying an email needs the link the API emailed: INBOX_URL names a mailbox that answers
+ * GET {INBOX_URL}/inbox?email=<address> with {"link": "..."} (the test suite serves one). Without it the
+ * story skips verification, which works only against an API running with EMAIL_VERIFICATION=off.
  */
 import { randomUUID } from "node:crypto";
 
@@ -18,6 +22,7 @@ type Invitation = ResponseJson<"/lender/pending", "get", 200>["items"][number];
 type Acceptance = ResponseJson<"/lender/accept/{loanId}", "put", 200>;
 type Dashboard = ResponseJson<"/user/dashboard", "get", 200>;
 type Schedule = ResponseJson<"/loans/{loanId}/schedule", "get", 200>;
+type Profile = ResponseJson<"/auth/verify-email", "post", 200>;
 
 const PASSWORD = "correct horse battery staple";
 // A test routing number with a valid ABA checksum; the account number is made up.
@@ -39,13 +44,34 @@ async function register(api: ApiClient, email: string, firstName: string, lastNa
   return { token: auth.accessToken, email: auth.user.email };
 }
 
-export async function story(baseUrl: string): Promise<void> {
+// What the SPA's /verify-email page does with the emailed link: post its token, signed in as the user.
+async function verifyEmail(api: ApiClient, email: string, firstName: string, inboxUrl: string | undefined): Promise<void> {
+  if (inboxUrl === undefined) {
+    log(`verify ${firstName}`, "skipped: no INBOX_URL (works only with EMAIL_VERIFICATION=off)");
+    return;
+  }
+  const mail = await fetch(`${inboxUrl}/inbox?email=${encodeURIComponent(email)}`);
+  if (!mail.ok) {
+    throw new Error(`no verification email for ${email} in ${inboxUrl}: HTTP ${mail.status}`);
+  }
+  const { link } = (await mail.json()) as { link: string };
+  const token = new URL(link).searchParams.get("token");
+  if (token === null) {
+    throw new Error(`the verification link for ${email} has no token`);
+  }
+  const profile: Profile = expectData(`verify ${email}`, await api.POST("/auth/verify-email", { body: { token } }));
+  log(`verify ${firstName}`, `emailVerified ${profile.emailVerified}`);
+}
+
+export async function story(baseUrl: string, inboxUrl?: string): Promise<void> {
   const anonymous = createApiClient(baseUrl);
   const tag = randomUUID().slice(0, 8);
   const borrowerAccount = await register(anonymous, `bea-${tag}@example.com`, "Bea", "Borrower");
   const lenderAccount = await register(anonymous, `lou-${tag}@example.com`, "Lou", "Lender");
   const borrower = createApiClient(baseUrl, borrowerAccount.token);
   const lender = createApiClient(baseUrl, lenderAccount.token);
+  await verifyEmail(borrower, borrowerAccount.email, "Bea", inboxUrl);
+  await verifyEmail(lender, lenderAccount.email, "Lou", inboxUrl);
 
   // The loan's amount and the lender's share are the same literal: no arithmetic on money.
   const request: LoanRequest = {
@@ -100,7 +126,7 @@ export async function story(baseUrl: string): Promise<void> {
 }
 
 const baseUrl = process.argv[2] ?? process.env["API_BASE_URL"] ?? "http://127.0.0.1:8000";
-story(baseUrl).catch((error: unknown) => {
+story(baseUrl, process.env["INBOX_URL"]).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });
