@@ -23,6 +23,16 @@ LOGGED_FIELDS = (
     "job",  # scheduled jobs (app/jobs): the job's name, and what a run found and changed
     "due",
     "expired",
+    "kind",  # emails (app/notifications): the template, the marker's message, a hash of the recipient, counts
+    "what",
+    "recipient",
+    "reason",
+    "event_id",
+    "records",
+    "sent",
+    "already_sent",
+    "failed",
+    "loans",
 )
 
 

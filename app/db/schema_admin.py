@@ -6,13 +6,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from app.db.table import create_table_request, ttl_request
+from app.db.table import STREAM_SPECIFICATION, create_table_request, ttl_request
 
 
 def ensure_table(client: Any, table_name: str) -> bool:
-    """Create the table with its GSI and TTL when missing; True if it was created now."""
+    """Create the table with its GSIs, stream and TTL when missing; True if it was created now.
+
+    A table created before the stream existed (a developer's local table) gets its stream turned on.
+    """
     try:
-        client.describe_table(TableName=table_name)
+        description = client.describe_table(TableName=table_name)["Table"]
+        if not description.get("StreamSpecification", {}).get("StreamEnabled"):
+            client.update_table(TableName=table_name, StreamSpecification=STREAM_SPECIFICATION)
         return False
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":

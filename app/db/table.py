@@ -11,13 +11,16 @@ from typing import Any
 PARTITION_KEY = "PK"
 SORT_KEY = "SK"
 GSI1_NAME = "GSI1"  # the inverse index: partition on SK, sort on PK
-# The funding-deadline index: sparse (only pending loans carry its keys), sharded so no partition takes
-# every loan; partition "PENDING#<shard>", sort "<fundingDeadline>#<loanId>".
+# The "when" index: sparse, sharded so no partition takes every loan. A pending loan carries partition
+# "PENDING#<shard>", sort "<fundingDeadline>#<loanId>" (expiry); an active loan "REMIND#<shard>",
+# "<next reminder date>#<loanId>" (payment reminders).
 DEADLINE_INDEX = "GSI2"
 DEADLINE_PARTITION = "GSI2PK"
 DEADLINE_SORT = "GSI2SK"
 TTL_ATTRIBUTE = "expireAt"  # epoch seconds; DynamoDB deletes the item some time after it passes
 BILLING_MODE = "PAY_PER_REQUEST"
+# The outbox: every audit event item's insertion reaches app/notifications through the table's stream.
+STREAM_SPECIFICATION: dict[str, Any] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
 
 ATTRIBUTE_TYPES: dict[str, str] = {PARTITION_KEY: "S", SORT_KEY: "S", DEADLINE_PARTITION: "S", DEADLINE_SORT: "S"}
 KEY_SCHEMA: list[dict[str, str]] = [
@@ -52,6 +55,7 @@ def create_table_request(table_name: str) -> dict[str, Any]:
         "KeySchema": KEY_SCHEMA,
         "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
         "BillingMode": BILLING_MODE,
+        "StreamSpecification": STREAM_SPECIFICATION,
     }
 
 

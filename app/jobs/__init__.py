@@ -1,9 +1,9 @@
 """Scheduled jobs, by name: what EventBridge Scheduler invokes in AWS (lambda_handler.scheduled_handler,
 with the input {"job": "<name>"}) and what `python -m app.worker` runs locally on an interval.
 
-A job is `run(*, db, clock, request_id) -> <a dataclass report>`: a function of the table and the
-clock, never of HTTP, and idempotent (a run that repeats or overlaps another changes nothing twice).
-A new job (email reminders, ...) is one module here and one line in JOBS, plus its schedule in
+A job is `run(*, db, clock, settings, request_id) -> <a dataclass report>`: a function of the table, the
+clock and the settings, never of HTTP, and idempotent (a run that repeats or overlaps another changes nothing twice).
+A new job is one module here and one line in JOBS, plus its schedule in
 terraform/jobs.tf.
 """
 
@@ -12,21 +12,23 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Protocol
 
-from app.jobs import expiry
+from app.jobs import expiry, reminders
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     from app.clock import Clock
+    from app.config import Settings
     from app.db.dynamo import Dynamo
 
 
 class Job(Protocol):
-    def __call__(self, *, db: Dynamo, clock: Clock, request_id: str) -> DataclassInstance: ...
+    def __call__(self, *, db: Dynamo, clock: Clock, settings: Settings, request_id: str) -> DataclassInstance: ...
 
 
 JOBS: dict[str, Job] = {
     expiry.NAME: expiry.run,
+    reminders.NAME: reminders.run,
 }
 
 
@@ -34,10 +36,10 @@ class UnknownJob(LookupError):
     """A schedule named a job this code does not have (a typo, or a schedule ahead of its code)."""
 
 
-def run_job(name: object, *, db: Dynamo, clock: Clock, request_id: str) -> dict[str, object]:
+def run_job(name: object, *, db: Dynamo, clock: Clock, settings: Settings, request_id: str) -> dict[str, object]:
     """Run the job called `name` once; its report as a small JSON-able summary. UnknownJob for any other name."""
     job = JOBS.get(name) if isinstance(name, str) else None
     if job is None:
         raise UnknownJob(f"unknown job {name!r}; known jobs: {', '.join(sorted(JOBS))}")
-    report = job(db=db, clock=clock, request_id=request_id)
+    report = job(db=db, clock=clock, settings=settings, request_id=request_id)
     return {"job": name, **dataclasses.asdict(report)}

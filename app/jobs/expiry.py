@@ -14,6 +14,7 @@ from app.loans import funding_service
 
 if TYPE_CHECKING:
     from app.clock import Clock
+    from app.config import Settings
     from app.db.dynamo import Dynamo
 
 NAME = "expire-loans"
@@ -21,8 +22,9 @@ NAME = "expire-loans"
 logger = logging.getLogger("app.jobs")
 
 
-def run(*, db: Dynamo, clock: Clock, request_id: str) -> funding_service.ExpiryReport:
-    """Expire every due loan (idempotent: a loan another run or a user already moved is skipped)."""
+def run(*, db: Dynamo, clock: Clock, settings: Settings, request_id: str) -> funding_service.ExpiryReport:
+    """Expire every due loan (idempotent: a loan another run or a user already moved is skipped). No setting matters here."""
+    del settings
     started = time.perf_counter()
     report = funding_service.expire_due_loans(db=db, clock=clock, request_id=request_id)
     logger.info(

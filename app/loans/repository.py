@@ -1,4 +1,6 @@
 """Loan persistence: the reads of loans and invitations, and the verb-named commits of every loan change.
+Longer than 250 lines because it is the one door to the loan items: every read of a list and every
+commit of a change, each commit with the meaning of its refusal, so none is written twice elsewhere.
 
 Every read is one call on known keys (see docs/data-model.md, "Access patterns"):
   a loan with its participants   Query PK = LOAN#<id>, SK >= INVITE#   (strongly consistent)
@@ -8,12 +10,11 @@ Every read is one call on known keys (see docs/data-model.md, "Access patterns")
   an email's invitations         Query GSI1 SK = INVITE#<email>, begins_with(PK, LOAN#), newest first
   live loan figures              BatchGetItem / GetItem of loan items
   loans due to expire            Query GSI2 PK = PENDING#<shard>, SK <= "<now>#~" (one per shard)
+  loans due a reminder           Query GSI2 PK = REMIND#<shard>, SK <= "<today>#~"; an UpdateItem moves one
 Every commit is ONE transaction built by app/loans/transitions.py; a refused transaction leaves here
 as the contract's error, or as LostRace when the loan changed under us (the service re-reads). Each
 commit a user makes carries their caller_check (their account exists; app/transactions.py), except an
 acceptance, whose lender-role grant already updates the user item on that condition.
-Longer than 250 lines because it is the one door to the loan items: every read of a list and every
-commit of a change, each commit with the meaning of its refusal, so none is written twice elsewhere.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import date, datetime, timedelta
 
 from app.clock import iso, uuid7
 from app.db.dynamo import Dynamo, Page
-from app.db.errors import TransactionCancelled
+from app.db.errors import ConditionFailed, TransactionCancelled
 from app.db.expressions import Expression, Item, Operation
 from app.db.keys import (
     EVENT,
@@ -34,6 +35,8 @@ from app.db.keys import (
     invitation_sort_key,
     loan_key,
     loan_partition,
+    reminder_keys,
+    reminder_partition,
     user_partition,
 )
 from app.db.table import DEADLINE_INDEX, DEADLINE_PARTITION, DEADLINE_SORT, GSI1_NAME, PARTITION_KEY, SORT_KEY
@@ -232,14 +235,44 @@ def commit_cancel(db: Dynamo, record: LoanRecord, actor: Actor, *, caller_check:
 def due_loans(db: Dynamo, *, now: datetime) -> list[Item]:
     """Pending loans whose deadline is at or before `now`: one Query per shard of the sparse deadline index, whose
     sort key "<fundingDeadline>#<loanId>" keeps loans not yet due out of every read."""
+    return _due_in_index(db, [deadline_partition(shard) for shard in range(FUNDING_SHARDS)], up_to=iso(now))
+
+
+def loans_to_remind(db: Dynamo, *, today: date) -> list[Item]:
+    """Active loans whose reminder date is today or earlier: one Query per REMIND# shard of the same index."""
+    return _due_in_index(db, [reminder_partition(shard) for shard in range(FUNDING_SHARDS)], up_to=today.isoformat())
+
+
+def _due_in_index(db: Dynamo, partitions: list[str], *, up_to: str) -> list[Item]:
     names = {"#partition": DEADLINE_PARTITION, "#sort": DEADLINE_SORT}
     conditions = [
-        Expression(
-            "#partition = :shard AND #sort <= :due", names=names, values={":shard": deadline_partition(shard), ":due": f"{iso(now)}#~"}
-        )
-        for shard in range(FUNDING_SHARDS)
+        Expression("#partition = :shard AND #sort <= :due", names=names, values={":shard": partition, ":due": f"{up_to}#~"})
+        for partition in partitions
     ]
     return [loan for condition in conditions for loan in db.query_all(condition, index=DEADLINE_INDEX)]
+
+
+def move_reminder(db: Dynamo, loan: Item, *, on: date | None) -> bool:
+    """Wake the loan again on `on` (None: never: it leaves the index); only if its reminder date is still the one read
+    (a repayment or another run may have moved it). Not a change of the loan: no version, no audit event."""
+    names = {"#partition": DEADLINE_PARTITION, "#sort": DEADLINE_SORT}
+    read = {":read": loan[DEADLINE_SORT]}
+    if on is None:
+        update = Expression("REMOVE #partition, #sort", names=names)
+    else:
+        keys = reminder_keys(str(loan["loanId"]), on.isoformat())
+        update = Expression(
+            "SET #partition = :partition, #sort = :sort",
+            names=names,
+            values={":partition": keys[DEADLINE_PARTITION], ":sort": keys[DEADLINE_SORT]},
+        )
+    try:
+        db.update(
+            loan_key(str(loan["loanId"]), str(loan["borrowerId"])), update, condition=Expression("#sort = :read", names=names, values=read)
+        )
+    except ConditionFailed:
+        return False
+    return True
 
 
 def commit_expiry(db: Dynamo, loan: Item, actor: Actor) -> bool:

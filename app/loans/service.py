@@ -14,7 +14,7 @@ from app.clock import Clock, iso, utc_date, uuid7
 from app.errors import Forbidden, RuleViolation
 from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
-from app.loans.records import LoanRecord, effective_status, is_loan_id, is_pending_invitation
+from app.loans.records import LoanRecord, effective_status, funding_deadline, is_loan_id, is_pending_invitation
 from app.loans.repository import Actor, LenderFigures, Servicing
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus, NextPayment
 from app.retry import retry_on_lost_race
@@ -98,17 +98,23 @@ def _write_loan(
     return public
 
 
-def visible_record(db: Dynamo, *, loan_id: str, caller: Principal) -> LoanRecord:
-    """The loan partition if the caller is its borrower or invited to it; 404 otherwise (never reveal it exists)."""
+def visible_record(db: Dynamo, *, loan_id: str, caller: Principal, verified_invitees: bool = False) -> LoanRecord:
+    """The loan partition if the caller is its borrower or invited to it; 404 otherwise (never reveal it exists).
+
+    `verified_invitees`: an invited caller must also have proved they own the invited email (a token without
+    the "ev" claim costs one GetItem); an invitation is the email's, not the first account's to claim it."""
     record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
     if record is None or (record.borrower_id != caller.user_id and record.invitation_of(caller.email) is None):
         raise LoanNotFound()
+    if record.borrower_id != caller.user_id and verified_invitees and not caller.email_verified:
+        if not users_service.is_email_verified(db=db, user_id=caller.user_id):
+            raise LoanNotFound()
     return record
 
 
-def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) -> Loan:
-    """One strongly consistent Query of the loan's partition."""
-    record = visible_record(db, loan_id=loan_id, caller=caller)
+def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str, verified_invitees: bool = False) -> Loan:
+    """One strongly consistent Query of the loan's partition (+ one GetItem for an invitee not known to be verified)."""
+    record = visible_record(db, loan_id=loan_id, caller=caller, verified_invitees=verified_invitees)
     return views.record_seen_by(record, user_id=caller.user_id, email=caller.email, now=clock.now())
 
 
@@ -212,3 +218,26 @@ class ServicingView:
     outstanding_principal: Decimal | None
     next_payment: NextPayment | None
     days_past_due: int
+
+
+# The system's reads and moves (no caller: the notifications and the reminder job, never HTTP).
+
+
+def loan_record(*, db: Dynamo, loan_id: str) -> LoanRecord | None:
+    """The loan with its invitations as stored (one strongly consistent Query), whoever may see it; None if gone."""
+    return repository.read_loan(db, loan_id=loan_id)
+
+
+def funding_deadline_of(loan: Item) -> str:
+    """The loan's funding deadline (loans created before deadlines existed read as createdAt + 14 days)."""
+    return funding_deadline(loan)
+
+
+def loans_to_remind(*, db: Dynamo, today: date) -> list[Item]:
+    """Active loans whose reminder date has come (one Query per shard of the reminder index)."""
+    return repository.loans_to_remind(db, today=today)
+
+
+def move_reminder(*, db: Dynamo, loan: Item, on: date | None) -> bool:
+    """Wake `loan` next on `on` (None: take it out of the reminders); False if something moved it first."""
+    return repository.move_reminder(db, loan, on=on)

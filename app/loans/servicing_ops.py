@@ -11,7 +11,8 @@ from typing import Any
 
 from app.clock import uuid7
 from app.db.expressions import EXISTING_ITEM, Expression, Operation, tx_update
-from app.db.keys import invitation_key, loan_key
+from app.db.keys import invitation_key, loan_key, reminder_keys
+from app.db.table import DEADLINE_PARTITION, DEADLINE_SORT
 from app.loans.records import LoanRecord
 from app.loans.transitions import Actor, event_ops
 
@@ -34,6 +35,9 @@ class Servicing:
     next_due: tuple[str, Decimal] | None  # (ISO date, amount still owed on it); None once repaid
     lenders: dict[str, LenderFigures]  # by email
     repaid: bool
+    repayment_id: str = ""
+    # each accepted lender's share: {lenderId, email, principal, interest, outstandingPrincipal (after)}, for their email
+    shares: tuple[dict[str, Any], ...] = ()
 
 
 def repayment(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Operation]:
@@ -59,6 +63,11 @@ def repayment(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Op
     if servicing.repaid:
         sets += ["#status = :repaid", "repaidAt = :at"]
         values.update({":repaid": "repaid", ":at": actor.at})
+        removes += [DEADLINE_PARTITION, DEADLINE_SORT]  # nothing left to remind
+    else:  # a loan activated before reminders existed joins them with its first repayment since
+        keys = reminder_keys(loan_id, actor.at[:10])
+        sets += [f"{name} = if_not_exists({name}, :{name})" for name in keys]
+        values.update({f":{name}": value for name, value in keys.items()})
     for email, lender in servicing.lenders.items():
         index = record.participant_index(email)
         for attribute, value in _figures(lender).items():
@@ -87,7 +96,8 @@ def repayment(record: LoanRecord, actor: Actor, servicing: Servicing) -> list[Op
                 EXISTING_ITEM,
             )
         )
-    events: list[dict[str, Any]] = [{"type": "repayment_recorded", "amount": servicing.amount}]
+    recorded = {"type": "repayment_recorded", "amount": servicing.amount, "repaymentId": servicing.repayment_id or None}
+    events: list[dict[str, Any]] = [{**recorded, "distributions": list(servicing.shares) or None}]
     if servicing.repaid:
         events.append({"type": "repaid", "amount": record.loan["amount"]})
     return ops + event_ops(loan_id, actor, [uuid7() for _ in events], events)

@@ -16,7 +16,7 @@ from typing import Any
 
 from app.clock import iso, uuid7
 from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_put, tx_update
-from app.db.keys import event_key, invitation_key, loan_key
+from app.db.keys import event_key, invitation_key, loan_key, reminder_keys
 from app.db.table import DEADLINE_PARTITION, DEADLINE_SORT
 from app.loans.records import DEFAULT_FUNDING_DAYS, LoanRecord
 
@@ -88,6 +88,14 @@ def _respond(record: LoanRecord, actor: Actor, status: str, loan_status: str = "
 
 
 DEADLINE_KEYS = f"{DEADLINE_PARTITION}, {DEADLINE_SORT}"  # REMOVEd when a loan leaves pending: out of the deadline index
+# Activation moves the loan from the deadline index to the reminders (same GSI2 attributes, REMIND# partition):
+# the reminder job first wakes it on its activation day and then on each date it has something to say.
+REMINDER_KEYS = f"{DEADLINE_PARTITION} = :remindPartition, {DEADLINE_SORT} = :remindSort"
+
+
+def _reminder_values(loan_id: str, actor: Actor) -> dict[str, str]:
+    keys = reminder_keys(loan_id, actor.at[:10])
+    return {":remindPartition": keys[DEADLINE_PARTITION], ":remindSort": keys[DEADLINE_SORT]}
 
 
 def _still_open(actor: Actor) -> tuple[str, dict[str, Any]]:
@@ -126,8 +134,8 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
     names = {**names, "#status": "status"}
     values = {**values, **open_values, ":contribution": contribution, ":threshold": threshold, ":pending": "pending", ":one": 1}
     if completes:
-        update += f", #status = :active, activatedAt = :at REMOVE {DEADLINE_KEYS}"
-        values[":active"] = "active"
+        update += f", #status = :active, activatedAt = :at, {REMINDER_KEYS}"
+        values.update({":active": "active", **_reminder_values(loan_id, actor)})
     ops = [
         _respond(record, actor, "accepted", "active" if completes else "pending"),
         tx_update(loan_key(loan_id, record.borrower_id), Expression(update + " ADD version :one", names, values), Expression(condition)),
@@ -245,7 +253,8 @@ def close_funding(record: LoanRecord, actor: Actor) -> list[Operation]:
     names = {"#status": "status", "#pstatus": "status"}
     values: dict[str, Any] = {":active": "active", ":at": actor.at, ":funded": loan["fundedAmount"], ":requested": loan["amount"]}
     values.update({":one": 1, ":pending": "pending", ":version": loan["version"], ":withdrawn": "withdrawn"})
-    sets = ["#status = :active", "activatedAt = :at", "amount = :funded", "requestedAmount = :requested"]
+    sets = ["#status = :active", "activatedAt = :at", "amount = :funded", "requestedAmount = :requested", REMINDER_KEYS]
+    values.update(_reminder_values(record.loan_id, actor))
     for index, entry in enumerate(loan["participants"]):
         if entry["status"] == "invited":
             sets.append(f"participants[{index}].#pstatus = :withdrawn")
@@ -253,7 +262,7 @@ def close_funding(record: LoanRecord, actor: Actor) -> list[Operation]:
     ops = [
         tx_update(
             loan_key(record.loan_id, record.borrower_id),
-            Expression("SET " + ", ".join(sets) + f" REMOVE {DEADLINE_KEYS} ADD version :one", names, {**values, **open_values}),
+            Expression("SET " + ", ".join(sets) + " ADD version :one", names, {**values, **open_values}),
             Expression(f"#status = :pending AND version = :version AND {still_open}"),
         ),
         *(

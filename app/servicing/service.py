@@ -3,6 +3,8 @@
 Visibility: the borrower and the lenders who accepted (anyone else 404); only the borrower records a
 repayment (an accepted lender 403). The arithmetic is pure (schedule.py, allocation.py, distribution.py,
 statements.py); this module feeds it what was read and commits its result in ONE transaction.
+Longer than 250 lines because every read of a serviced loan (schedule, payoff, repayments, statement, the
+reminder job's) and the repayment's one transaction share the same loan-and-schedule read, kept in one place.
 """
 
 from __future__ import annotations
@@ -181,6 +183,17 @@ def _record(
         next_due=None if repaid or oldest is None else (oldest.due_date.isoformat(), oldest.remaining),
         lenders=figures,
         repaid=repaid,
+        repayment_id=repayment_id,
+        shares=tuple(
+            {
+                "lenderId": share.lender_id,
+                "email": emails[share.lender_id],
+                "principal": share.principal,
+                "interest": share.interest,
+                "outstandingPrincipal": figures[emails[share.lender_id]].outstanding_principal,
+            }
+            for share in shares
+        ),
     )
     actor = loans_service.Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
     lines = [{"number": line.number, "principal": line.principal, "interest": line.interest} for line in applied.lines]
@@ -243,3 +256,15 @@ def get_statement(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str) 
 def get_statement_csv(*, db: Dynamo, caller: Principal, loan_id: str) -> str:
     """The same lines as get_statement, as CSV text (app/servicing/statements.py render_csv)."""
     return statements.render_csv(_statement_of(db, caller=caller, loan_id=loan_id).lines)
+
+
+def installments_now(*, db: Dynamo, loan_id: str) -> tuple[LoanRecord, list[rules.Installment]] | None:
+    """A loan as stored with its schedule as it stands, read as one state (no caller: the reminder job); None if gone."""
+
+    def attempt() -> tuple[LoanRecord, list[rules.Installment]] | None:
+        record = loans_service.loan_record(db=db, loan_id=loan_id)
+        if record is None or record.status not in ("active", "repaid"):
+            return (record, []) if record is not None else None
+        return record, _installments(db, record)[1]
+
+    return retry_on_lost_race(attempt)

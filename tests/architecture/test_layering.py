@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[2] / "app"
-DOMAINS = ("auth", "loans", "users", "dashboard", "servicing")
+DOMAINS = ("auth", "loans", "users", "dashboard", "servicing", "notifications")
 PRIVATE = ("router", "lender_router", "repository", "transitions", "servicing_ops")
 MAX_LINES = 250
 LONG_REASON = "Longer than 250 lines because"

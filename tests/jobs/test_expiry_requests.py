@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.clock import iso
+from app.config import Settings
 from app.db.dynamo import Dynamo
 from app.db.expressions import Expression
 from app.db.keys import FUNDING_SHARDS, PENDING, deadline_partition
@@ -36,7 +37,7 @@ def still_indexed(db: Dynamo) -> list[dict[str, Any]]:
 
 
 def test_100_due_among_1000_cost_a_query_per_shard_and_a_transaction_per_due_loan(
-    db: Dynamo, ddb_client: Any, table_name: str, clock: FakeClock, record_property: Any
+    db: Dynamo, ddb_client: Any, table_name: str, clock: FakeClock, record_property: Any, settings: Settings
 ) -> None:
     # Given 100 loans due (the newest exactly now) and 900 due from one second after now
     now = clock.now()
@@ -48,7 +49,7 @@ def test_100_due_among_1000_cost_a_query_per_shard_and_a_transaction_per_due_loa
     # When the job runs, every request counted and recorded
     recorder = Recorder()
     with recorder.recording(db.client), counting_requests() as counter:
-        report = expiry.run(db=db, clock=clock, request_id="measured-expiry-run")
+        report = expiry.run(db=db, clock=clock, settings=settings, request_id="measured-expiry-run")
 
     # Then one Query per shard (plus one per extra page: none, 100 loans are far below 1 MB) and one transaction per loan
     assert report == ExpiryReport(due=DUE, expired=DUE)

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.db.dynamo import Dynamo
 from app.db.keys import loan_key
 from app.jobs import UnknownJob, run_job
@@ -55,7 +56,7 @@ def test_an_unknown_job_raises(endpoint_url: str, table_name: str, tmp_path: Pat
         assert "app.jobs.UnknownJob: unknown job" in done.stderr and "expire-loans" in done.stderr, done.stderr
 
 
-def test_run_job_refuses_a_name_it_does_not_have(db: Dynamo, clock: FakeClock) -> None:
+def test_run_job_refuses_a_name_it_does_not_have(db: Dynamo, clock: FakeClock, settings: Settings) -> None:
     for name in ("send-spam", None, ["expire-loans"]):
         with pytest.raises(UnknownJob, match="known jobs: expire-loans"):
-            run_job(name, db=db, clock=clock, request_id="unknown-job")
+            run_job(name, db=db, clock=clock, settings=settings, request_id="unknown-job")
