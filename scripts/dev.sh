@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Serve the API on http://127.0.0.1:8000 (/docs) with uvicorn --reload on DynamoDB Local, and run the
-# worker (python -m app.worker: the scheduled jobs, e.g. loan expiry) next to it with the same settings.
-# Data persists under .local/dynamodb-data. Ctrl-C stops the app, the worker and DynamoDB Local.
-# With DYNAMODB_ENDPOINT_URL set, that DynamoDB is used and no local one is started.
+# worker (python -m app.worker: the emails of the table's stream, and the scheduled jobs) next to it with
+# the same settings, sending to MailDev, a mail catcher whose web UI (http://127.0.0.1:1080) shows every email.
+# Data persists under .local/dynamodb-data. Ctrl-C stops the app, the worker, MailDev and DynamoDB Local.
+# With DYNAMODB_ENDPOINT_URL set, that DynamoDB is used and no local one is started; with SMTP_HOST set,
+# that SMTP server is used and no MailDev is started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -23,9 +25,10 @@ fi
 # first, as it uses DynamoDB, then DynamoDB Local; each gets SIGTERM and is waited for. (Background jobs
 # of a script ignore Ctrl-C's SIGINT, so this is how they end; the worker finishes its run under way.)
 worker_pid=""
+mail_pid=""
 ddb_pid=""
 stop_background() {
-  for pid in $worker_pid $ddb_pid; do
+  for pid in $worker_pid $mail_pid $ddb_pid; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -41,9 +44,23 @@ if [ -z "${DYNAMODB_ENDPOINT_URL:-}" ]; then
   echo "DynamoDB Local on $DYNAMODB_ENDPOINT_URL (data in .local/dynamodb-data)"
 fi
 
+if [ -z "${SMTP_HOST:-}" ]; then
+  # MailDev, pinned in tools/maildev (npm, installed on first use; node_modules is not committed)
+  if [ ! -x tools/maildev/node_modules/.bin/maildev ]; then
+    command -v npm >/dev/null || { echo "npm is needed for the mail catcher (MailDev): install Node.js 20+, or set SMTP_HOST" >&2; exit 1; }
+    echo "Installing MailDev (tools/maildev) ..."
+    (cd tools/maildev && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  mail_web_port="${MAIL_WEB_PORT:-1080}"
+  export SMTP_HOST=127.0.0.1 SMTP_PORT="${SMTP_PORT:-1025}"
+  tools/maildev/node_modules/.bin/maildev --ip 127.0.0.1 --smtp "$SMTP_PORT" --web "$mail_web_port" --silent &
+  mail_pid=$!
+  echo "Mail catcher (MailDev): SMTP on $SMTP_HOST:$SMTP_PORT, every email at http://127.0.0.1:$mail_web_port"
+fi
+
 python scripts/create_table.py
 python -m app.worker &
 worker_pid=$!
-echo "Worker (pid $worker_pid): the scheduled jobs of app/jobs every ${WORKER_INTERVAL_SECONDS:-60} s (not reloaded on code changes)"
+echo "Worker (pid $worker_pid): emails from the table's stream every second, the jobs of app/jobs every ${WORKER_INTERVAL_SECONDS:-60} s (not reloaded on code changes)"
 echo "API on http://127.0.0.1:${PORT:-8000}  (docs: http://127.0.0.1:${PORT:-8000}/docs)"
 uvicorn app.main:app --reload --reload-dir app --no-server-header --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
