@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rehearse the deploy on moto (README "Deploy" / "Rehearsal"): terraform/ applied with
 # environments/dev.tfvars to a moto server on 127.0.0.1, the app's whole story in prod on what it
-# created (uvicorn and lambda_handler.handler), an empty second plan, destroy. Runs
+# created (uvicorn and lambda_handler.handler) with its emails (lambda_handler.stream_handler through
+# moto's SES), an empty second plan, destroy. Runs
 # tests/ops/test_deploy_rehearsal.py (machinery: scripts/rehearse_deploy.py); ./scripts/test.sh runs
 # the same module as part of the suite.
 #

@@ -34,8 +34,9 @@ resource "aws_dynamodb_table" "main" {
     projection_type = "ALL"
   }
 
-  # The funding-deadline index, sparse and sharded: only pending loans carry GSI2PK = "PENDING#<0..7>"
-  # and GSI2SK = "<fundingDeadline>#<loanId>", so the expiry job (jobs.tf) reads only the due ones.
+  # The "when" index, sparse and sharded: a pending loan carries GSI2PK = "PENDING#<0..7>" and
+  # GSI2SK = "<fundingDeadline>#<loanId>", an active one "REMIND#<0..7>" / "<next reminder date>#<loanId>",
+  # so the expiry and reminder jobs (jobs.tf) read only the loans that are due.
   global_secondary_index {
     name            = "GSI2"
     hash_key        = "GSI2PK"
@@ -47,6 +48,12 @@ resource "aws_dynamodb_table" "main" {
     attribute_name = "expireAt"
     enabled        = true
   }
+
+  # The outbox (app/db/table.py STREAM_SPECIFICATION): every audit event item's insertion reaches the
+  # notifications function through this stream (email.tf). NEW_IMAGE: the event item as written is
+  # all the emails need; the old image would only add size.
+  stream_enabled   = true
+  stream_view_type = "NEW_IMAGE"
 
   point_in_time_recovery {
     enabled = true

@@ -1,9 +1,11 @@
 # Scheduled jobs (app/jobs): EventBridge Scheduler invokes a second function built from the same zip,
 # with its own handler (lambda_handler.scheduled_handler) and its own role. It is a separate function
 # and not the API function with a second entry point because a function has one role: this one can
-# do only what the expiry job does (Query GSI2, write loans, invitations and events). It has no
-# GetItem, no other index and no KMS key. Its Errors metric counts failed runs only, and the API's
-# reserved concurrency is not shared with it.
+# do only what its two jobs do. expire-loans (every 5 minutes): Query GSI2, write loans, invitations
+# and events. send-payment-reminders (hourly): Query GSI2, read the loan, its schedule and its
+# borrower, send from the SES sender identity (email.tf), write delivery markers and the loan's next
+# reminder date. It has no other index and no KMS key. Its Errors metric counts failed runs only, and
+# the API's reserved concurrency is not shared with it.
 # Locally the same jobs run from `python -m app.worker` (README "Worker and scheduled jobs").
 
 resource "aws_cloudwatch_log_group" "jobs" {
@@ -22,16 +24,50 @@ data "aws_iam_policy_document" "jobs" {
   # TransactWriteItems per due loan: an Update of the loan and of each invitation, a Put of the
   # `expired` event (IAM authorizes each operation of a transaction as its item action).
   # tests/jobs/test_expiry_requests.py checks these grants against the calls a run makes.
+  #
+  # send_payment_reminders (app/notifications/reminders.py): one Query per shard of the same index's
+  # REMIND# partitions, then per due loan GetItem/Query of the loan (its partition), its schedule
+  # (SERVICING#) and its borrower (USER#); per email a delivery marker (PutItem, UpdateItem once sent,
+  # DeleteItem when sending failed) and SendEmail; last an UpdateItem of the loan's reminder keys.
   statement {
-    sid       = "QueryTheDeadlineIndex"
+    sid       = "QueryTheDeadlineAndReminderIndex"
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.main.arn}/index/GSI2"]
   }
 
   statement {
-    sid       = "ExpireLoans"
+    sid       = "ReadLoansSchedulesAndBorrowers"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.main.arn]
+  }
+
+  statement {
+    sid       = "ExpireLoansMoveRemindersWriteMarkers"
     actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.main.arn]
+  }
+
+  # Deleting is only ever the release of a delivery marker whose email could not be sent.
+  statement {
+    sid       = "ReleaseDeliveryMarkers"
+    actions   = ["dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.main.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["DELIVERY#*"]
+    }
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "SendFromTheSenderIdentity"
+    actions   = ["ses:SendEmail"]
+    resources = [aws_sesv2_email_identity.sender.arn]
   }
 
   statement {
@@ -55,8 +91,8 @@ resource "aws_iam_role_policy" "jobs" {
 }
 
 resource "aws_lambda_function" "jobs" {
-  #checkov:skip=CKV_AWS_116:the scheduled event carries no work, only {"job": "expire-loans"}: a failed run trips the jobs-errors alarm and the next run (5 minutes later) redoes it, so a dead-letter queue would only hold stale copies of that input
-  #checkov:skip=CKV_AWS_117:no VPC on purpose, as the API function: it reaches only DynamoDB, over TLS with IAM auth; a VPC would add NAT or endpoint costs without protecting anything
+  #checkov:skip=CKV_AWS_116:the scheduled event carries no work, only {"job": "<name>"}: a failed run trips the jobs-errors alarm and the next run (5 minutes or an hour later) redoes it, so a dead-letter queue would only hold stale copies of that input
+  #checkov:skip=CKV_AWS_117:no VPC on purpose, as the API function: it reaches only DynamoDB and SES, over TLS with IAM auth; a VPC would add NAT or endpoint costs without protecting anything
   #checkov:skip=CKV_AWS_272:code signing needs AWS Signer profiles; the zip is the API's, built by CI from reviewed main and pinned by source_code_hash (README "Deploy")
   function_name = "${local.name}-jobs"
   description   = "Lending marketplace scheduled jobs (app/jobs), invoked by EventBridge Scheduler"
@@ -81,7 +117,8 @@ resource "aws_lambda_function" "jobs" {
 
   # What app/config.py reads. The jobs use neither tokens nor ACH keys, but the app refuses to start
   # in prod without a strong JWT_SECRET and an ACH_KMS_KEY_ID, so it gets both. The role has no KMS
-  # grant, so the key id is only a name here. No CORS: there is no HTTP.
+  # grant, so the key id is only a name here. No CORS: there is no HTTP. The reminders are sent
+  # through SES from EMAIL_FROM, with links to APP_BASE_URL (as the notifications function's).
   environment {
     variables = {
       ENVIRONMENT    = var.environment
@@ -89,6 +126,9 @@ resource "aws_lambda_function" "jobs" {
       ACH_KMS_KEY_ID = aws_kms_key.ach.arn
       LOG_LEVEL      = var.log_level
       JWT_SECRET     = data.aws_ssm_parameter.jwt_secret.value
+      EMAIL_BACKEND  = "ses"
+      EMAIL_FROM     = var.email_from
+      APP_BASE_URL   = var.app_base_url
     }
   }
 
@@ -154,6 +194,35 @@ resource "aws_scheduler_schedule" "expire_loans" {
     # A run is worth making only until the next one is due; the job is idempotent either way.
     retry_policy {
       maximum_event_age_in_seconds = 300
+      maximum_retry_attempts       = 2
+    }
+  }
+}
+
+# Hourly: a reminder is due on a day (3 days before a due date, the day after a missed one), and the
+# job sends whatever is due up to today, once each (delivery markers). The first run of a UTC day
+# sends that day's reminders; the other 23 find nothing new, or retry what failed an hour earlier
+# (a daily schedule would make a failed run wait a day). Cheap: one Query per shard finds nothing.
+# Both schedules invoke the one function (reserved concurrency 1). Scheduler invokes it
+# asynchronously, so when the two runs meet, Lambda queues the second one and retries it: nothing is lost.
+resource "aws_scheduler_schedule" "send_payment_reminders" {
+  #checkov:skip=CKV_AWS_297:the schedule stores only its input {"job": "send-payment-reminders"}, no personal or secret data; a customer managed key would make the scheduler role hold kms:Decrypt on the data key, which also guards the table
+  name                = "${local.name}-send-payment-reminders"
+  description         = "Email borrowers their payment reminders (app/jobs/reminders.py)"
+  schedule_expression = "rate(1 hour)"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.jobs.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ job = "send-payment-reminders" })
+
+    # Worth retrying within the hour; the next run redoes it anyway.
+    retry_policy {
+      maximum_event_age_in_seconds = 3600
       maximum_retry_attempts       = 2
     }
   }

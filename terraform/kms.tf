@@ -34,7 +34,7 @@ resource "aws_kms_alias" "ach" {
 
 data "aws_iam_policy_document" "data_key" {
   #checkov:skip=CKV_AWS_109:key policy: Resource "*" is this key only; the account-root statement is AWS's default that delegates to IAM
-  #checkov:skip=CKV_AWS_111:key policy: Resource "*" is this key only; CloudWatch Logs is limited to our three log groups by encryption context
+  #checkov:skip=CKV_AWS_111:key policy: Resource "*" is this key only; CloudWatch Logs is limited to our four log groups by encryption context
   #checkov:skip=CKV_AWS_356:key policy: "*" is the only Resource a key policy takes and means this key
   statement {
     sid       = "AccountAdministersKeyThroughIam"
@@ -60,6 +60,7 @@ data "aws_iam_policy_document" "data_key" {
       values = [
         "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name}",
         "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name}-jobs",
+        "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name}-notifications",
         "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/apigateway/${local.name}",
       ]
     }

@@ -131,15 +131,29 @@ resource "aws_lambda_function" "api" {
     mode = "Active"
   }
 
+  # SnapStart (python3.12+): each published version is initialised once at publish time and its
+  # memory snapshotted; a cold start of the "live" alias resumes from that snapshot instead of
+  # running the import. $LATEST is never snapshotted (nothing calls it). What init caches was checked
+  # for per-sandbox state (random seeds, secrets, clocks, connections): docs/performance.md "SnapStart".
+  snap_start {
+    apply_on = "PublishedVersions"
+  }
+
   # Every variable the app reads (app/config.py). AWS_REGION is set by Lambda itself (reserved).
+  # The API sends no email (its audit events are the outbox: email.tf), but it enforces verification
+  # (EMAIL_VERIFICATION=required, which prod also insists on) and validates the email settings at
+  # import like every function, so it gets the same EMAIL_FROM and APP_BASE_URL.
   environment {
     variables = {
-      ENVIRONMENT    = var.environment
-      TABLE_NAME     = aws_dynamodb_table.main.name
-      ACH_KMS_KEY_ID = aws_kms_key.ach.arn
-      CORS_ORIGINS   = join(",", var.cors_allowed_origins)
-      LOG_LEVEL      = var.log_level
-      JWT_SECRET     = data.aws_ssm_parameter.jwt_secret.value
+      ENVIRONMENT        = var.environment
+      TABLE_NAME         = aws_dynamodb_table.main.name
+      ACH_KMS_KEY_ID     = aws_kms_key.ach.arn
+      CORS_ORIGINS       = join(",", var.cors_allowed_origins)
+      LOG_LEVEL          = var.log_level
+      JWT_SECRET         = data.aws_ssm_parameter.jwt_secret.value
+      EMAIL_FROM         = var.email_from
+      APP_BASE_URL       = var.app_base_url
+      EMAIL_VERIFICATION = "required"
     }
   }
 

@@ -1,5 +1,6 @@
 # Alarms (to var.alarm_sns_topic_arn) and one dashboard: API traffic, latency and errors, the
-# function's duration and cold starts, and the table's consumed capacity and throttles.
+# function's duration and cold starts, the emails' stream lag and DLQ, and the table's consumed
+# capacity and throttles. The email alarms are in email.tf.
 
 locals {
   api_dimensions    = { ApiId = aws_apigatewayv2_api.main.id, Stage = aws_apigatewayv2_stage.default.name }
@@ -194,6 +195,14 @@ locals {
         concat(["AWS/Lambda", "Errors"], local.lambda_dims, [{ stat = "Sum", label = "Lambda errors" }]),
         concat(["AWS/Lambda", "Throttles"], local.lambda_dims, [{ stat = "Sum", label = "Lambda throttles" }]),
         ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.jobs.function_name, { stat = "Sum", label = "scheduled job errors" }],
+        ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.notifications.function_name, { stat = "Sum", label = "email function errors" }],
+      ]
+    },
+    {
+      title = "Emails: stream lag and undelivered batches"
+      metrics = [
+        ["AWS/Lambda", "IteratorAge", "FunctionName", aws_lambda_function.notifications.function_name, { stat = "Maximum", label = "stream iterator age (ms)" }],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.notifications_dlq.name, { stat = "Maximum", label = "DLQ messages", yAxis = "right" }],
       ]
     },
     {

@@ -29,6 +29,26 @@ output "dashboard_name" {
 }
 
 output "jobs_function_name" {
-  description = "The scheduled jobs function (EventBridge Scheduler invokes it every 5 minutes with {\"job\": \"expire-loans\"})."
+  description = "The scheduled jobs function (EventBridge Scheduler invokes it with {\"job\": \"expire-loans\"} every 5 minutes and {\"job\": \"send-payment-reminders\"} hourly)."
   value       = aws_lambda_function.jobs.function_name
+}
+
+output "notifications_function_name" {
+  description = "The function that sends the emails of the table's stream (email.tf)."
+  value       = aws_lambda_function.notifications.function_name
+}
+
+output "notifications_dlq_url" {
+  description = "The dead-letter queue of undelivered stream batches (positions, not records: README \"Email\")."
+  value       = aws_sqs_queue.notifications_dlq.url
+}
+
+output "email_identity_arn" {
+  description = "The SES v2 sender identity; the only resource of the functions' ses:SendEmail."
+  value       = aws_sesv2_email_identity.sender.arn
+}
+
+output "email_dkim_tokens" {
+  description = "A domain identity's Easy DKIM tokens: publish CNAME <token>._domainkey.<domain> -> <token>.dkim.amazonses.com for each (empty for an address identity)."
+  value       = try(aws_sesv2_email_identity.sender.dkim_signing_attributes[0].tokens, [])
 }

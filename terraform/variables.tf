@@ -88,7 +88,7 @@ variable "log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the log groups (the two functions' and the API access log)."
+  description = "Retention of the log groups (the three functions' and the API access log)."
   type        = number
   default     = 365
 }
@@ -143,4 +143,61 @@ variable "alarm_lambda_errors" {
   description = "Alarm when the function fails more than this many times in 5 minutes."
   type        = number
   default     = 0
+}
+
+# --- email (email.tf) -----------------------------------------------------------------------------
+
+variable "email_sender_identity" {
+  description = "The SES v2 identity emails are sent from: a domain (lending.example.com; Easy DKIM, publish the CNAMEs of the email_dkim_tokens output) or a single address. The functions' ses:SendEmail names this identity only."
+  type        = string
+
+  validation {
+    condition = (
+      can(regex("^[^@\\s<>]+@([A-Za-z0-9-]+\\.)+[A-Za-z]{2,}$", var.email_sender_identity)) ||
+      can(regex("^([A-Za-z0-9-]+\\.)+[A-Za-z]{2,}$", var.email_sender_identity))
+    )
+    error_message = "email_sender_identity must be a domain (lending.example.com) or an email address (no-reply@lending.example.com)."
+  }
+}
+
+variable "email_from" {
+  description = "The app's EMAIL_FROM: \"Display Name <address>\" or a bare address, at the email_sender_identity domain (or that address)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([^<>@]+ <[^@\\s<>]+@[A-Za-z0-9.-]+>|[^@\\s<>]+@[A-Za-z0-9.-]+)$", var.email_from))
+    error_message = "email_from must be \"Name <address@domain>\" or \"address@domain\"."
+  }
+}
+
+variable "app_base_url" {
+  description = "The app's APP_BASE_URL: the SPA's https origin (and path, if any) that every link in an email starts with; no trailing slash."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\\s]*[^/\\s])?$", var.app_base_url))
+    error_message = "app_base_url must be an https URL without a trailing slash (the links in emails are {app_base_url}/...)."
+  }
+}
+
+variable "notifications_timeout_seconds" {
+  description = "Timeout of the notifications function (email.tf): one batch of stream records, each a few reads and one SES call per recipient."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.notifications_timeout_seconds >= 10 && var.notifications_timeout_seconds <= 900
+    error_message = "notifications_timeout_seconds must be between 10 and 900 (Lambda's maximum)."
+  }
+}
+
+variable "notifications_reserved_concurrency" {
+  description = "Reserved concurrency of the notifications function: a ceiling on parallel batches, hence on the SES send rate (one invocation per stream shard at a time). -1 = no reservation."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.notifications_reserved_concurrency == -1 || var.notifications_reserved_concurrency >= 1
+    error_message = "notifications_reserved_concurrency must be -1 (unreserved) or at least 1 (0 would stop every delivery)."
+  }
 }

@@ -4,12 +4,19 @@ region                   = "us-east-1"
 cors_allowed_origins     = ["https://dev.app.example.com", "http://localhost:5173"]
 jwt_secret_ssm_parameter = "/lending/dev/jwt-secret"
 
-lambda_memory_mb            = 1024
-lambda_reserved_concurrency = 10
-log_level                   = "INFO"
-log_retention_days          = 365
-throttling_rate_limit       = 20
-throttling_burst_limit      = 40
+# Email (README "Deploy" / "Email"): the SES identity (a domain: publish its DKIM CNAMEs), the From
+# line at that domain, and the SPA every link in an email points to.
+email_sender_identity = "dev.lending.example.com"
+email_from            = "Lending <no-reply@dev.lending.example.com>"
+app_base_url          = "https://dev.app.example.com"
+
+lambda_memory_mb                   = 1024
+lambda_reserved_concurrency        = 10
+notifications_reserved_concurrency = 2
+log_level                          = "INFO"
+log_retention_days                 = 365
+throttling_rate_limit              = 20
+throttling_burst_limit             = 40
 
 # An SNS topic of your own (email/Slack/PagerDuty subscriptions); empty = alarms without notifications.
 alarm_sns_topic_arn = ""

@@ -5,11 +5,16 @@ Phases, in the order of the tests below (one moto server and one local state for
   init     copy terraform/ to a temp dir, override the provider's endpoints and the backend, seed the
            JWT secret's SSM parameter, `terraform init` offline from the provider mirror
   apply    plan -out + apply with environments/dev.tfvars and this run's Lambda zip: every resource
-  story    the applied function's configuration, the table read back from moto, the app in prod
-           (uvicorn over HTTP, then lambda_handler.handler with HTTP API v2 events): register, create a
-           loan, accept with ACH details sealed by the applied KMS key, activation, dashboards; and
-           the app's refusal to start in prod without a strong secret or the KMS key
-  plan     `plan -detailed-exitcode` again: no changes
+  story    the applied function's configuration, the table read back from moto, the email side (the
+           stream, its event source mapping, the DLQ, the SES identity) read back, the app in prod
+           (uvicorn over HTTP, then lambda_handler.handler with HTTP API v2 events): register, verify
+           the email with the link the outbox sent, create a loan, accept with ACH details sealed by
+           the applied KMS key, activation, dashboards; the emails of the story, sent by
+           lambda_handler.stream_handler with the notifications function's own environment through
+           moto's SES, once each; the jobs function's two jobs; every AWS call of those two handlers
+           judged against its role's applied policy (moto enforces no IAM); and the app's refusal to
+           start in prod without a strong secret, the KMS key or email verification
+  plan     a From outside the sender identity refused; `plan -detailed-exitcode` again: no changes
   destroy  `terraform destroy`: an empty state
 
 Skipped, with the reason, where terraform or the provider mirror is missing (as test_terraform_cli.py),
@@ -19,6 +24,7 @@ unless REHEARSAL_REQUIRED=1 (scripts/rehearse_deploy.sh, the deploy workflow): t
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -41,13 +47,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.db import table as table_spec
 from scripts.rehearse_deploy import (
     ENDPOINT_OF_TYPE,
+    SETTINGS_LOST_BY_THE_EMULATOR,
+    TAGS_LOST_BY_THE_EMULATOR,
     TERRAFORM_DIR,
     UNSUPPORTED_RESOURCES,
+    Call,
     Outputs,
     Rehearsal,
+    allows,
     blocks,
+    calls_of,
     declared_resources,
     endpoint_services,
+    filter_matches,
+    insert_records,
     mirror_has_aws,
     override_tf,
     tfvar,
@@ -122,11 +135,17 @@ def test_every_aws_type_of_the_stack_has_an_endpoint_in_the_override() -> None:
     types = {kind for _, kind, _ in blocks()}
     assert types <= set(ENDPOINT_OF_TYPE), f"unknown to the rehearsal: {sorted(types - set(ENDPOINT_OF_TYPE))}"
     services = endpoint_services()
-    assert {"apigatewayv2", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "ssm", "sts"} <= set(services)
+    assert {"apigatewayv2", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "sesv2", "sqs", "ssm", "sts"} <= set(services)
     override = override_tf("http://127.0.0.1:1", services)
     for service in services:
         assert re.search(rf"^ +{service} += {re.escape(json.dumps('http://127.0.0.1:1'))}$", override, re.M), service
     assert 'backend "local" {}' in override
+    # The one concession to the emulator: the tags moto loses are not compared (README "Rehearsal").
+    assert set(TAGS_LOST_BY_THE_EMULATOR) <= declared_resources()
+    for address in TAGS_LOST_BY_THE_EMULATOR:
+        kind, name = address.split(".")
+        assert f'resource "{kind}" "{name}" {{\n  lifecycle {{\n    ignore_changes = [tags_all]\n  }}\n}}' in override
+    assert override.count("ignore_changes") == len(TAGS_LOST_BY_THE_EMULATOR) + len(SETTINGS_LOST_BY_THE_EMULATOR)
 
 
 def test_apply_creates_every_resource_of_terraform(stack: Applied) -> None:
@@ -149,8 +168,11 @@ def test_the_applied_function_runs_this_zip_with_the_apps_settings(stack: Applie
         assert variables["TABLE_NAME"] == stack.outputs.table_name
         assert variables["ACH_KMS_KEY_ID"] == stack.outputs.ach_kms_key_arn
         assert variables["JWT_SECRET"] == stack.rehearsal.jwt_secret, "the secret comes from the SSM parameter"
+        assert (variables["EMAIL_FROM"], variables["APP_BASE_URL"]) == (tfvar("email_from"), tfvar("app_base_url"))
+        assert variables["EMAIL_VERIFICATION"] == "required"
         with zipfile.ZipFile(stack.zip_path) as package:
-            assert {"lambda_handler.py", "app/main.py", "app/db/kms.py"} <= set(package.namelist())
+            names = set(package.namelist())
+            assert {"lambda_handler.py", "app/main.py", "app/db/kms.py", "app/notifications/templates/verify_email.html"} <= names
         key = stack.rehearsal.client("kms").describe_key(KeyId=stack.outputs.ach_kms_key_arn)["KeyMetadata"]
         assert (key["KeyState"], key["KeyUsage"], key["KeySpec"]) == ("Enabled", "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT")
 
@@ -168,8 +190,9 @@ def test_the_table_the_app_finds_is_the_one_app_db_table_declares(stack: Applied
         assert table["BillingModeSummary"]["BillingMode"] == table_spec.BILLING_MODE
         ttl = ddb.describe_time_to_live(TableName=stack.outputs.table_name)["TimeToLiveDescription"]
         assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", table_spec.TTL_ATTRIBUTE)
-        # app/db/table.py declares no stream: none is on.
-        assert not table.get("StreamSpecification", {}).get("StreamEnabled", False)
+        # The outbox: the stream app/db/table.py declares, the one the notifications function is mapped to.
+        assert table["StreamSpecification"] == table_spec.STREAM_SPECIFICATION
+        assert table["LatestStreamArn"] == applied_mapping(stack)["EventSourceArn"]
         # Beyond app/db/table.py, what terraform/ adds: encryption with the stack's data key (not the ACH
         # key), point-in-time recovery, and deletion protection only in prod (this is dev).
         sse = table["SSEDescription"]
@@ -179,6 +202,148 @@ def test_the_table_the_app_finds_is_the_one_app_db_table_declares(stack: Applied
         backups = ddb.describe_continuous_backups(TableName=stack.outputs.table_name)["ContinuousBackupsDescription"]
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         assert table["DeletionProtectionEnabled"] is False
+
+
+# ------------------------------------------------------------------------------------------ email
+
+
+def applied_mapping(stack: Applied) -> dict[str, Any]:
+    """The event source mapping of the notifications function, as the emulator reports it."""
+    lam = stack.rehearsal.client("lambda")
+    mappings = [
+        m
+        for m in lam.list_event_source_mappings()["EventSourceMappings"]
+        if m["FunctionArn"].endswith(f":function:{stack.outputs.notifications_function_name}")
+    ]
+    assert len(mappings) == 1, mappings
+    mapping: dict[str, Any] = mappings[0]
+    return mapping
+
+
+def test_the_email_side_is_applied_as_terraform_says(stack: Applied) -> None:
+    """The stream -> the notifications function (retries, bisection, batch item failures, the DLQ, only
+    inserted audit events), the DLQ itself, the SES identity, the function's settings, the alarms."""
+    rehearsal = stack.rehearsal
+    with rehearsal.phase("story"):
+        mapping = applied_mapping(stack)
+        assert mapping["State"] == "Enabled" and mapping["StartingPosition"] == "TRIM_HORIZON"
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert (mapping["MaximumRetryAttempts"], mapping["MaximumRecordAgeInSeconds"]) == (5, 86400)
+        assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (25, 1)
+        sqs = rehearsal.client("sqs")
+        queue_url = sqs.get_queue_url(QueueName=stack.outputs.notifications_dlq_url.rsplit("/", 1)[1])["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": attributes["QueueArn"]}}
+        assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600) and attributes["SqsManagedSseEnabled"] == "true"
+        (only,) = mapping["FilterCriteria"]["Filters"]
+        assert json.loads(only["Pattern"]) == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["event"]}}}}
+
+        identity = rehearsal.client("sesv2").get_email_identity(EmailIdentity=tfvar("email_sender_identity"))
+        assert identity["IdentityType"] == "DOMAIN"
+        assert stack.outputs.email_identity_arn.endswith(f":identity/{tfvar('email_sender_identity')}")
+
+        config = rehearsal.client("lambda").get_function_configuration(FunctionName=stack.outputs.notifications_function_name)
+        assert (config["Runtime"], config["Architectures"], config["Handler"]) == ("python3.12", ["arm64"], "lambda_handler.stream_handler")
+        assert config["CodeSha256"] == zip_sha256(stack.zip_path)
+        variables = config["Environment"]["Variables"]
+        assert variables["EMAIL_BACKEND"] == "ses" and variables["EMAIL_FROM"] == tfvar("email_from")
+        assert variables["APP_BASE_URL"] == tfvar("app_base_url") and variables["JWT_SECRET"] == rehearsal.jwt_secret
+        jobs = rehearsal.client("lambda").get_function_configuration(FunctionName=f"{stack.outputs.function_name}-jobs")
+        assert {k: jobs["Environment"]["Variables"][k] for k in ("EMAIL_BACKEND", "EMAIL_FROM", "APP_BASE_URL")} == {
+            k: variables[k] for k in ("EMAIL_BACKEND", "EMAIL_FROM", "APP_BASE_URL")
+        }
+        schedules = rehearsal.client("scheduler").list_schedules()["Schedules"]
+        assert {s["Name"] for s in schedules} == {"lending-dev-expire-loans", "lending-dev-send-payment-reminders"}
+
+        # What the role allows, as IAM would judge it (moto does not): markers but no other item, the
+        # sender identity but no other.
+        policy = rehearsal.role_policy(stack.outputs.notifications_function_name)
+        table_arn = rehearsal.client("dynamodb").describe_table(TableName=stack.outputs.table_name)["Table"]["TableArn"]
+        assert allows(policy, Call("dynamodb:PutItem", (table_arn,), ("DELIVERY#e1",)))
+        assert allows(policy, Call("dynamodb:Query", (table_arn,), ("LOAN#l1",)))
+        assert not allows(policy, Call("dynamodb:PutItem", (table_arn,), ("LOAN#l1",)))
+        assert not allows(policy, Call("dynamodb:UpdateItem", (table_arn,), ("USER#u1",)))
+        assert not allows(policy, Call("dynamodb:Query", (f"{table_arn}/index/GSI1",), ()))
+        assert allows(policy, Call("ses:SendEmail", (stack.outputs.email_identity_arn,)))
+        assert not allows(policy, Call("ses:SendEmail", (stack.outputs.email_identity_arn.rsplit("/", 1)[0] + "/example.com",)))
+        assert allows(policy, Call("dynamodb:GetRecords", (mapping["EventSourceArn"],)))
+
+        alarms = {a["AlarmName"]: a for a in rehearsal.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+        dlq = alarms["lending-dev-notifications-dlq"]
+        assert (dlq["MetricName"], dlq["Dimensions"]) == (
+            "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": "lending-dev-notifications-dlq"}],
+        )
+        assert alarms["lending-dev-notifications-errors"]["Dimensions"] == [
+            {"Name": "FunctionName", "Value": stack.outputs.notifications_function_name}
+        ]
+
+
+@dataclass
+class Outbox:
+    """The table's stream as the notifications function gets it, delivered by lambda_handler.stream_handler
+    (in a fresh interpreter, with the applied function's environment, SES at moto).
+
+    moto cannot run the function from its own stream (README "Rehearsal"), so the records are made here
+    from the table's items (a NEW_IMAGE record carries the item as the table holds it) and put through the
+    applied mapping's filter: exactly the audit events must pass. Every delivery hands over every event
+    so far, in the order written (event ids are time-ordered), in batches of the mapping's size: each one
+    after the first is a replay, which the delivery markers must make send nothing twice."""
+
+    stack: Applied
+    invoke: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def deliver(self) -> int:
+        rehearsal = self.stack.rehearsal
+        mapping = applied_mapping(self.stack)
+        pattern = json.loads(mapping["FilterCriteria"]["Filters"][0]["Pattern"])
+        ddb = rehearsal.client("dynamodb")
+        items = [item for page in ddb.get_paginator("scan").paginate(TableName=self.stack.outputs.table_name) for item in page["Items"]]
+        region = tfvar("region")
+        passed = [
+            item
+            for item in items
+            if filter_matches(pattern, insert_records([item], stream_arn=mapping["EventSourceArn"], region=region)[0])
+        ]
+        events = [item for item in items if item.get("entity") == {"S": "event"}]
+        assert sorted(map(json.dumps, passed)) == sorted(map(json.dumps, events)), "the filter passes the audit events, nothing else"
+        records = insert_records(sorted(passed, key=lambda item: item["eventId"]["S"]), stream_arn=mapping["EventSourceArn"], region=region)
+        before = len(rehearsal.sent_emails())
+        size = mapping["BatchSize"]
+        mark = rehearsal.recording_mark()  # from here to the end of the loop, only the handler calls AWS
+        for start in range(0, len(records), size):
+            result = self.invoke({"Records": records[start : start + size]})
+            assert result == {"batchItemFailures": []}, result
+        calls = assert_granted(self.stack, rehearsal.recorded_since(mark), role=self.stack.outputs.notifications_function_name)
+        sent = rehearsal.sent_emails()
+        assert rehearsal.ses_accepted() == len(sent), "SES accepted every email sent (from the applied identity)"
+        # (the check saw the handler's calls: a claimed marker before each email)
+        claims = [c for c in calls if c.action == "dynamodb:PutItem" and c.leading_keys[0].startswith("DELIVERY#")]
+        assert len(claims) >= len([c for c in calls if c.action == "ses:SendEmail"]) == len(sent) - before
+        return len(sent) - before
+
+    def emails_to(self, address: str) -> list[dict[str, str]]:
+        return [m for m in self.stack.rehearsal.sent_emails() if m["to"] == address]
+
+
+def assert_granted(stack: Applied, recorded: list[dict[str, Any]], *, role: str) -> list[Call]:
+    """moto does not enforce IAM: every call a function's handler made is checked against its role's
+    applied policy here (actions, resources, the DELIVERY# condition)."""
+    table_arn = stack.rehearsal.client("dynamodb").describe_table(TableName=stack.outputs.table_name)["Table"]["TableArn"]
+    calls = calls_of(recorded, table_arn=table_arn, ses_identity_arn=stack.outputs.email_identity_arn)
+    policy = stack.rehearsal.role_policy(role)
+    refused = [call for call in calls if not allows(policy, call)]
+    assert not refused, f"{role} would be refused in AWS: {refused}"
+    return calls
+
+
+@contextlib.contextmanager
+def outbox(stack: Applied) -> Iterator[Outbox]:
+    stack.rehearsal.record_requests()
+    env = stack.rehearsal.function_env(stack.outputs.notifications_function_name, LOG_LEVEL="WARNING")
+    with stack.rehearsal.lambda_handler(env, handler="stream_handler") as invoke:
+        yield Outbox(stack, invoke)
 
 
 # ------------------------------------------------------------------------------------------ the story
@@ -245,20 +410,41 @@ def lambda_sender(invoke: Callable[[dict[str, Any]], dict[str, Any]]) -> Send:
 class StoryResult:
     loan_id: str
     lender_id: str
+    borrower_email: str
+    lender_email: str
+    tokens: list[str]
 
 
-def story(send: Send, tag: str) -> StoryResult:
-    """register, create a loan, accept it with ACH details (activation), dashboards: every answer checked."""
+VERIFY_LINK = re.compile(r"/verify-email\?token=([A-Za-z0-9_-]+)")
+
+
+def story(send: Send, tag: str, mail: Outbox) -> StoryResult:
+    """register and verify the email with the emailed link, create a loan, accept it with ACH details
+    (activation), dashboards: every answer checked."""
     health = send("GET", "/health")
     assert health.status == 200, health
     assert (health.body["status"], health.body["checks"]) == ("ok", {"dynamodb": "ok"})
     assert health.headers["x-request-id"]
+    tokens: list[str] = []
 
     def register(name: str) -> dict[str, Any]:
-        body = {"email": f"{name}-{tag}@example.com", "password": PASSWORD, "firstName": name.title(), "lastName": "Rehearsal"}
+        email = f"{name}-{tag}@example.com"
+        body = {"email": email, "password": PASSWORD, "firstName": name.title(), "lastName": "Rehearsal"}
         answer = send("POST", "/auth/register", body=body)
         assert answer.status == 201, answer
         user: dict[str, Any] = answer.body
+        tokens.extend([user["accessToken"], user["refreshToken"]])
+        # Unverified: the gated operations answer 403 until the emailed link is followed.
+        refused = send("GET", "/lender/pending", user["accessToken"])
+        assert (refused.status, refused.body["error"]["code"]) == (403, "EMAIL_NOT_VERIFIED"), refused
+        assert mail.deliver() >= 1
+        (letter,) = [m for m in mail.emails_to(email) if VERIFY_LINK.search(m["text"])]
+        assert letter["from"] == tfvar("email_from")
+        assert f"{tfvar('app_base_url')}/verify-email?token=" in letter["text"]
+        link = VERIFY_LINK.search(letter["text"])
+        assert link and link.group(0) in letter["html"]
+        verified = send("POST", "/auth/verify-email", user["accessToken"], {"token": link.group(1)})
+        assert verified.status == 200 and verified.body["emailVerified"] is True, verified
         return user
 
     borrower = register("bea")
@@ -312,7 +498,26 @@ def story(send: Send, tag: str) -> StoryResult:
 
     refused = send("GET", "/user/dashboard", "not-a-token")
     assert refused.status == 401 and refused.body["error"]["code"]
-    return StoryResult(loan_id, lender["user"]["userId"])
+    return StoryResult(loan_id, lender["user"]["userId"], f"bea-{tag}@example.com", lender_email, tokens)
+
+
+def assert_the_storys_emails(mail: Outbox, result: StoryResult) -> list[str]:
+    """Each email of API.md "Email" reached exactly its recipients, once, from EMAIL_FROM with links to
+    APP_BASE_URL and nothing secret in it; handing every record over again sends nothing."""
+    sent = mail.deliver()
+    assert sent == 3, f"{sent} emails for the invitation, the acceptance and the activation (borrower, lender)"
+    borrower, lender = mail.emails_to(result.borrower_email), mail.emails_to(result.lender_email)
+    # borrower: verification, accepted, activated; lender: verification, invitation, activated
+    assert (len(borrower), len(lender)) == (3, 3), ([m["subject"] for m in borrower], [m["subject"] for m in lender])
+    for message in borrower + lender:
+        assert message["from"] == tfvar("email_from")
+        assert message["subject"] and message["text"] and message["html"], "a subject, a text and an HTML part"
+        assert tfvar("app_base_url") in message["text"] and tfvar("app_base_url") in message["html"]
+        for secret in (ACH["accountNumber"], ACH["routingNumber"], PASSWORD, *result.tokens):
+            assert not [part for part in ("subject", "text", "html") if secret in message[part]], "nothing secret in an email"
+    assert mail.deliver() == 0, "a replay of the same records sends nothing"
+    role = {result.borrower_email: "borrower", result.lender_email: "lender"}
+    return [f"{role[m['to']]}: {m['subject']}" for m in mail.stack.rehearsal.sent_emails() if m["to"] in role]
 
 
 def assert_ach_sealed_by_the_applied_key(stack: Applied, result: StoryResult) -> None:
@@ -336,19 +541,44 @@ def assert_ach_sealed_by_the_applied_key(stack: Applied, result: StoryResult) ->
     assert refused.value.response["Error"]["Code"] == "InvalidCiphertextException"
 
 
-def test_story_over_http_with_uvicorn_in_prod(stack: Applied) -> None:
+def test_story_over_http_with_uvicorn_in_prod(stack: Applied, ops_report: list[str]) -> None:
     rehearsal = stack.rehearsal
-    with rehearsal.phase("story"), rehearsal.uvicorn(rehearsal.app_env(stack.outputs)) as base_url:
+    with rehearsal.phase("story"), rehearsal.uvicorn(rehearsal.app_env(stack.outputs)) as base_url, outbox(stack) as mail:
         with httpx.Client(base_url=base_url, timeout=30, trust_env=False) as client:
-            result = story(http_sender(client), uuid.uuid4().hex[:8])
+            result = story(http_sender(client), uuid.uuid4().hex[:8], mail)
         assert_ach_sealed_by_the_applied_key(stack, result)
+        emails = assert_the_storys_emails(mail, result)
+    ops_report.append("emails of the rehearsal's story, through moto's SES: " + "; ".join(emails))
 
 
 def test_story_through_lambda_handler_with_http_api_v2_events(stack: Applied) -> None:
     rehearsal = stack.rehearsal
-    with rehearsal.phase("story"), rehearsal.lambda_handler(rehearsal.app_env(stack.outputs)) as invoke:
-        result = story(lambda_sender(invoke), uuid.uuid4().hex[:8])
+    with rehearsal.phase("story"), rehearsal.lambda_handler(rehearsal.app_env(stack.outputs)) as invoke, outbox(stack) as mail:
+        result = story(lambda_sender(invoke), uuid.uuid4().hex[:8], mail)
         assert_ach_sealed_by_the_applied_key(stack, result)
+        assert_the_storys_emails(mail, result)
+
+
+def test_the_jobs_function_runs_both_scheduled_jobs_with_its_own_settings(stack: Applied) -> None:
+    """What each schedule sends ({"job": ...}) through lambda_handler.scheduled_handler, with the applied
+    jobs function's environment, every call granted by the jobs role. No email: the story's loans are
+    active, their first payment a month away (the reminder job may look at them and move their date on)."""
+    from app.jobs import JOBS
+
+    rehearsal = stack.rehearsal
+    env = rehearsal.function_env(f"{stack.outputs.function_name}-jobs", LOG_LEVEL="WARNING")
+    rehearsal.record_requests()
+    sent_before = len(rehearsal.sent_emails())
+    with rehearsal.phase("story"), rehearsal.lambda_handler(env, handler="scheduled_handler") as invoke:
+        for job in ("expire-loans", "send-payment-reminders"):
+            assert job in JOBS
+            mark = rehearsal.recording_mark()
+            report = invoke({"job": job})
+            assert report["job"] == job and report.get("failed", 0) == 0, report
+            calls = assert_granted(stack, rehearsal.recorded_since(mark), role=f"{stack.outputs.function_name}-jobs")
+            index = f"/index/{table_spec.DEADLINE_INDEX}"
+            assert [c for c in calls if c.action == "dynamodb:Query" and c.resources[0].endswith(index)], "found through the index"
+    assert len(rehearsal.sent_emails()) == sent_before
 
 
 def test_prod_refuses_to_start_without_a_strong_secret_or_the_kms_key(stack: Applied) -> None:
@@ -357,6 +587,7 @@ def test_prod_refuses_to_start_without_a_strong_secret_or_the_kms_key(stack: App
         ({"JWT_SECRET": None}, "JWT_SECRET is missing or weak"),
         ({"JWT_SECRET": "short-secret"}, "JWT_SECRET is missing or weak"),
         ({"ACH_KMS_KEY_ID": None}, "ACH_KMS_KEY_ID is required in prod"),
+        ({"EMAIL_VERIFICATION": "off"}, "EMAIL_VERIFICATION=off is refused in prod"),
     ]
     with rehearsal.phase("story"):
         for overrides, reason in cases:
@@ -368,6 +599,12 @@ def test_prod_refuses_to_start_without_a_strong_secret_or_the_kms_key(stack: App
 
 
 # --------------------------------------------------------------------------------- plan and destroy
+
+
+def test_plan_refuses_a_sender_outside_the_identity(stack: Applied) -> None:
+    """SES would refuse such a From, and the SendEmail grants name the identity alone: caught at plan time."""
+    output = stack.rehearsal.plan_refused("email_from=Lending <no-reply@elsewhere.example.com>")
+    assert "email_from is not an address of email_sender_identity" in output, output[-3000:]
 
 
 def test_second_plan_is_empty(stack: Applied) -> None:

@@ -1,9 +1,11 @@
-"""terraform fmt and validate, offline: the AWS provider comes from a local filesystem mirror.
+"""terraform fmt and validate, and the email variables' validations (terraform console), offline: the AWS
+provider comes from a local filesystem mirror.
 
 Skipped (with the reason) where terraform or the mirror is missing; CI's deploy runs init/plan anyway."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,3 +68,61 @@ def test_validate(offline_env: dict[str, str], tmp_path: Path) -> None:
     validate = _terraform(workdir, "validate", "-no-color", env=offline_env)
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "The configuration is valid" in validate.stdout
+
+
+@pytest.fixture(scope="module")
+def console_dir(offline_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of terraform/ with a local backend, initialized: `terraform console` evaluates variables
+    (and their validations) and locals without any AWS call."""
+    workdir = tmp_path_factory.mktemp("console") / "terraform"
+    shutil.copytree(ROOT / "terraform", workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    (workdir / "console_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    init = _terraform(workdir, "init", "-input=false", "-no-color", env=offline_env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    return workdir
+
+
+def _console(workdir: Path, env: dict[str, str], expression: str, *variables: str) -> subprocess.CompletedProcess[str]:
+    assert TERRAFORM
+    args = ["console", "-no-color", "-var-file=environments/dev.tfvars", "-var=lambda_zip_path=/nonexistent.zip"]
+    args += [f"-var={variable}" for variable in variables]
+    return subprocess.run([TERRAFORM, *args], cwd=workdir, env=env, input=expression + "\n", capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("email_from", "address", "domain"),
+    [
+        ("Lending <No-Reply@Dev.Lending.example.com>", "no-reply@dev.lending.example.com", "dev.lending.example.com"),
+        ("no-reply@dev.lending.example.com", "no-reply@dev.lending.example.com", "dev.lending.example.com"),
+    ],
+)
+def test_the_from_address_is_read_out_of_email_from(
+    console_dir: Path, offline_env: dict[str, str], email_from: str, address: str, domain: str
+) -> None:
+    """What email.tf's precondition compares with the sender identity (the rehearsal checks a plan refuses a mismatch)."""
+    result = _console(
+        console_dir, offline_env, "jsonencode([local.email_from_address, local.email_from_domain])", f"email_from={email_from}"
+    )
+    assert result.returncode == 0 and "Error" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert json.loads(json.loads(result.stdout)) == [address, domain]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("variable", "refused"),
+    [
+        ("app_base_url=http://dev.app.example.com", "app_base_url must be an https URL"),
+        ("app_base_url=https://dev.app.example.com/", "app_base_url must be an https URL"),
+        ("email_sender_identity=not a domain", "email_sender_identity must be a domain"),
+        ("email_from=no-reply", "email_from must be"),
+        ("notifications_reserved_concurrency=0", "notifications_reserved_concurrency must be -1"),
+    ],
+)
+def test_email_variables_refuse_what_the_app_or_ses_would(
+    console_dir: Path, offline_env: dict[str, str], variable: str, refused: str
+) -> None:
+    # (console reports an invalid variable and carries on: the message is the check, not the exit status)
+    result = _console(console_dir, offline_env, "var.app_base_url", variable)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "Error: Invalid value for variable" in output and refused in output, output

@@ -1,10 +1,13 @@
 """terraform/ matches the code: the table is app/db/table.py's, the Lambda role grants exactly the calls
 the data layer makes (derived from the code, not listed here), and the function gets the settings the
-app reads. Pure parsing (python-hcl2): no AWS, no terraform binary."""
+app reads; the email side (email.tf) streams only audit events to the notifications function, whose
+role can read, write delivery markers and send from the sender identity, nothing more. Pure parsing
+(python-hcl2): no AWS, no terraform binary."""
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,13 +18,21 @@ import pytest
 from hcl2.utils import SerializationOptions
 
 from app.config import Settings
-from app.db import table
+from app.db import keys, table
 from app.loans import ach
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
-DATA_LAYER = {"dynamodb": ROOT / "app" / "db" / "dynamo.py", "kms": ROOT / "app" / "db" / "kms.py"}
+DATA_LAYER = {
+    "dynamodb": ROOT / "app" / "db" / "dynamo.py",
+    "kms": ROOT / "app" / "db" / "kms.py",
+    "sesv2": ROOT / "app" / "notifications" / "senders.py",  # SesSender (EMAIL_BACKEND=ses)
+}
+IAM_PREFIX = {"sesv2": "ses"}  # SES v2's operations are authorized as ses:<Operation>
 ADMIN_ONLY = "app/db/schema_admin.py"  # CreateTable for scripts/tests; in AWS, Terraform owns the table
+# The local worker's stream reader (python -m app.worker on DynamoDB Local). In AWS, Lambda's poller reads
+# the stream with the notifications role (email.tf): no function calls DynamoDB Streams itself.
+LOCAL_ONLY = ["app/db/streams.py"]
 
 # IAM has no action for a transaction as a whole: each operation inside it is authorized as the
 # matching item action (AWS's rule, "Using IAM with DynamoDB transactions").
@@ -33,6 +44,15 @@ TRANSACTION_ACTIONS = {
 RESOURCELESS_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 TABLE_ARN = "${aws_dynamodb_table.main.arn}"
+STREAM_ARN = "${aws_dynamodb_table.main.stream_arn}"
+SENDER_IDENTITY_ARN = "${aws_sesv2_email_identity.sender.arn}"
+DLQ_ARN = "${aws_sqs_queue.notifications_dlq.arn}"
+NOTIFICATIONS_LOG_STREAMS = "${aws_cloudwatch_log_group.notifications.arn}:log-stream:*"
+# dynamodb:LeadingKeys values that confine writes to delivery markers (DELIVERY#<what> / TO#<email>)
+MARKERS_ONLY = {
+    ("ForAllValues:StringLike", "dynamodb:LeadingKeys"): [f"{keys.DELIVERY}*"],
+    ("Null", "dynamodb:LeadingKeys"): ["false"],
+}
 ACH_KEY_ARN = "${aws_kms_key.ach.arn}"
 LOG_STREAMS = "${aws_cloudwatch_log_group.lambda.arn}:log-stream:*"
 
@@ -47,14 +67,15 @@ def _load(path: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def blocks() -> dict[str, dict[str, dict[str, Any]]]:
-    """Every `resource` and `data` block of terraform/*.tf: {"resource.aws_x": {"name": body}}."""
+    """Every `resource` and `data` block of terraform/*.tf: {"resource.aws_x": {"name": body}}; and
+    {"variable"|"output"|"locals": {"name": body}}."""
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for path in sorted(TERRAFORM.glob("*.tf")):
         for kind, entries in _load(path).items():
-            if kind not in {"resource", "data", "variable", "output"}:
+            if kind not in {"resource", "data", "variable", "output", "locals"}:
                 continue
             for entry in entries:
-                if kind in {"variable", "output"}:
+                if kind in {"variable", "output", "locals"}:
                     for name, body in entry.items():
                         found.setdefault(kind, {})[name] = body
                     continue
@@ -72,7 +93,7 @@ def dynamodb_table(blocks: dict[str, dict[str, dict[str, Any]]]) -> dict[str, An
     return tables["main"]
 
 
-ROLES = {"lambda", "jobs", "scheduler"}  # the API function's, the jobs function's, EventBridge Scheduler's
+ROLES = {"lambda", "jobs", "scheduler", "notifications"}  # the three functions', EventBridge Scheduler's
 
 
 def _role_statements(blocks: dict[str, dict[str, dict[str, Any]]], role: str) -> list[dict[str, Any]]:
@@ -113,7 +134,7 @@ def _required_actions(service: str) -> set[str]:
     actions: set[str] = set()
     for operation in operations:
         actions |= TRANSACTION_ACTIONS.get(operation, {operation})
-    return {f"{service}:{action}" for action in actions}
+    return {f"{IAM_PREFIX.get(service, service)}:{action}" for action in actions}
 
 
 def _granted(statements: list[dict[str, Any]], service: str) -> dict[str, set[str]]:
@@ -158,6 +179,12 @@ def test_table_ttl_matches_the_app(dynamodb_table: dict[str, Any]) -> None:
     assert ttl == {"attribute_name": table.TTL_ATTRIBUTE, "enabled": True}
 
 
+def test_table_stream_matches_the_app(dynamodb_table: dict[str, Any]) -> None:
+    """The outbox: app/db/table.py's STREAM_SPECIFICATION (DynamoDB Local has the same, for the worker)."""
+    assert dynamodb_table["stream_enabled"] is table.STREAM_SPECIFICATION["StreamEnabled"] is True
+    assert dynamodb_table["stream_view_type"] == table.STREAM_SPECIFICATION["StreamViewType"]
+
+
 def test_table_is_recoverable_encrypted_and_protected_in_prod(dynamodb_table: dict[str, Any]) -> None:
     assert dynamodb_table["point_in_time_recovery"] == [{"enabled": True}]
     (sse,) = dynamodb_table["server_side_encryption"]
@@ -169,7 +196,7 @@ def test_table_is_recoverable_encrypted_and_protected_in_prod(dynamodb_table: di
 
 
 def test_only_the_data_layer_talks_to_aws() -> None:
-    """So the calls derived from dynamo.py and kms.py are every call the function makes.
+    """So the calls derived from dynamo.py, kms.py and the SES sender are every call a function makes.
 
     (Importing only botocore's exception classes, as app/db/errors.py does to translate them, makes no call.)
     """
@@ -178,11 +205,19 @@ def test_only_the_data_layer_talks_to_aws() -> None:
         for path in (ROOT / "app").rglob("*.py")
         if re.search(r"^\s*(import boto3|from boto3|import botocore|from botocore(?!\.exceptions import))", path.read_text(), re.M)
     )
-    assert sorted(set(importers) - {ADMIN_ONLY}) == sorted(str(p.relative_to(ROOT)) for p in DATA_LAYER.values())
-    # The admin module creates tables for scripts and tests; the running app never imports it.
-    admin_module = ADMIN_ONLY.removesuffix(".py").replace("/", ".")
-    users = [p for p in (ROOT / "app").rglob("*.py") if admin_module in p.read_text() and str(p.relative_to(ROOT)) != ADMIN_ONLY]
-    assert not users, users
+    assert sorted(set(importers) - {ADMIN_ONLY} - set(LOCAL_ONLY)) == sorted(str(p.relative_to(ROOT)) for p in DATA_LAYER.values())
+    # The admin module creates tables for scripts and tests: the running app never imports it. The
+    # stream reader is the local worker's: nothing else imports it, nor does lambda_handler the worker.
+    for module_path, allowed in {ADMIN_ONLY: [], **{path: ["app/worker.py"] for path in LOCAL_ONLY}}.items():
+        package, name = module_path.removesuffix(".py").replace("/", ".").rsplit(".", 1)
+        imports = re.compile(rf"\b{re.escape(package)}\.{name}\b|^\s*from {re.escape(package)} import [^\n]*\b{name}\b", re.M)
+        users = sorted(
+            str(path.relative_to(ROOT))
+            for path in (ROOT / "app").rglob("*.py")
+            if str(path.relative_to(ROOT)) != module_path and imports.search(path.read_text())
+        )
+        assert users in ([], allowed), f"{module_path} is imported by {users}"
+    assert not re.search(r"app\.db\.streams|app\.worker", (ROOT / "lambda_handler.py").read_text())
 
 
 def test_every_dynamodb_call_is_granted_and_nothing_else(lambda_statements: list[dict[str, Any]]) -> None:
@@ -199,6 +234,12 @@ def test_dynamodb_grants_name_only_this_table_and_its_indexes(lambda_statements:
     for action, resources in _granted(lambda_statements, "dynamodb").items():
         allowed = {TABLE_ARN} | (indexes if action == "dynamodb:Query" else set())
         assert resources <= allowed, f"{action} on {resources - allowed}"
+
+
+def test_the_api_sends_no_email_and_reads_no_stream(lambda_statements: list[dict[str, Any]]) -> None:
+    """The API's audit events are the outbox: sending is the notifications and jobs functions' alone."""
+    assert not _granted(lambda_statements, "ses") and not _granted(lambda_statements, "sqs")
+    assert not [r for s in lambda_statements for r in s["resources"] if r == STREAM_ARN]
 
 
 def test_every_kms_call_is_granted_on_the_ach_key_only(lambda_statements: list[dict[str, Any]]) -> None:
@@ -267,6 +308,10 @@ def test_function_environment_is_what_the_app_reads(blocks: dict[str, dict[str, 
     assert variables["TABLE_NAME"] == "${aws_dynamodb_table.main.name}"
     assert variables["ACH_KMS_KEY_ID"] == ACH_KEY_ARN
     assert variables["JWT_SECRET"].startswith("${data.aws_ssm_parameter."), "the secret comes from SSM, never a literal"
+    # Email: verification is enforced (prod refuses off), and the settings every function validates.
+    assert variables["EMAIL_VERIFICATION"] == "required"
+    assert (variables["EMAIL_FROM"], variables["APP_BASE_URL"]) == ("${var.email_from}", "${var.app_base_url}")
+    assert "SES_ENDPOINT_URL" not in variables and "SMTP_HOST" not in variables
 
 
 def test_tfvars_set_only_declared_variables_and_every_required_one(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -285,6 +330,13 @@ def test_outputs_give_the_api_url_and_table_name(blocks: dict[str, dict[str, dic
     assert {"api_url", "table_name"} <= set(blocks["output"])
 
 
+def test_no_output_carries_a_secret(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Outputs are printed by every apply and read by the pipeline: never the JWT secret (nor anything sensitive)."""
+    for name, output in blocks["output"].items():
+        assert "aws_ssm_parameter" not in json.dumps(output), name
+        assert not output.get("sensitive"), f"{name}: a sensitive output has no place here"
+
+
 # --- the scheduled jobs (terraform/jobs.tf) ---------------------------------------------------------
 
 JOBS_FUNCTION = "${aws_lambda_function.jobs.arn}"
@@ -296,17 +348,39 @@ def jobs_statements(blocks: dict[str, dict[str, dict[str, Any]]]) -> list[dict[s
     return _role_statements(blocks, "jobs")
 
 
-def test_jobs_role_queries_only_the_deadline_index_and_writes_only_items(jobs_statements: list[dict[str, Any]]) -> None:
-    """Least privilege: a subset of what the data layer calls, Query on GSI2 alone; no GetItem, no KMS.
+def _conditions(statement: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
+    return {(c["test"], c["variable"]): sorted(c["values"]) for c in statement.get("condition", [])}
 
-    (tests/jobs/test_expiry_requests.py checks these grants are exactly the calls an expiry run makes.)"""
+
+def test_jobs_role_reads_what_its_jobs_read_and_deletes_only_delivery_markers(jobs_statements: list[dict[str, Any]]) -> None:
+    """Least privilege: a subset of what the data layer calls. The only index is the deadline/reminder index;
+    the loan, schedule and borrower are read from the table (GetItem, Query of the loan partition); writes
+    are items (expiry: loans, invitations, events; reminders: markers and the loan's reminder keys), and a
+    delete is only ever the release of a delivery marker. No BatchGetItem, no KMS.
+
+    (tests/jobs/test_expiry_requests.py checks these grants against the calls an expiry run makes.)"""
     granted = _granted(jobs_statements, "dynamodb")
     assert set(granted) <= _required_actions("dynamodb")
-    assert granted.pop("dynamodb:Query") == {f"{TABLE_ARN}/index/{table.DEADLINE_INDEX}"}
+    assert granted.pop("dynamodb:Query") == {f"{TABLE_ARN}/index/{table.DEADLINE_INDEX}", TABLE_ARN}
     assert granted and all(resources == {TABLE_ARN} for resources in granted.values()), granted
-    assert set(granted) <= {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+    assert set(granted) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    (delete,) = [s for s in jobs_statements if "dynamodb:DeleteItem" in s["actions"]]
+    assert delete["actions"] == ["dynamodb:DeleteItem"] and _conditions(delete) == MARKERS_ONLY
     assert not _granted(jobs_statements, "kms")
     _no_wildcards(jobs_statements, JOBS_LOG_STREAMS)
+
+
+def test_jobs_and_notifications_send_only_from_the_sender_identity(
+    jobs_statements: list[dict[str, Any]], notifications_statements: list[dict[str, Any]]
+) -> None:
+    """What the SES sender calls (SendEmail), derived from the code, on the one identity; the reminders
+    (jobs) and the stream's emails (notifications) both send."""
+    required = _required_actions("sesv2")
+    assert required == {"ses:SendEmail"}
+    for statements in (jobs_statements, notifications_statements):
+        granted = _granted(statements, "ses")
+        assert set(granted) == required
+        assert all(resources == {SENDER_IDENTITY_ARN} for resources in granted.values()), granted
 
 
 def test_scheduler_role_can_only_invoke_the_jobs_function(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -318,23 +392,33 @@ def test_scheduler_role_can_only_invoke_the_jobs_function(blocks: dict[str, dict
     assert {c["variable"] for c in assume["condition"]} == {"aws:SourceAccount", "aws:SourceArn"}, "no confused deputy"
 
 
-def test_schedule_runs_a_known_job_every_5_minutes(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+SCHEDULES = {"expire_loans": ("expire-loans", "rate(5 minutes)"), "send_payment_reminders": ("send-payment-reminders", "rate(1 hour)")}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_each_schedule_runs_a_known_job(blocks: dict[str, dict[str, dict[str, Any]]], name: str) -> None:
     from app.jobs import JOBS
 
     schedules = blocks["resource.aws_scheduler_schedule"]
-    assert set(schedules) == {"expire_loans"}
-    schedule = schedules["expire_loans"]
-    assert schedule["schedule_expression"] == "rate(5 minutes)"
+    assert set(schedules) == set(SCHEDULES)
+    job, rate = SCHEDULES[name]
+    schedule = schedules[name]
+    assert schedule["name"] == f"${{local.name}}-{job}", "the scheduler role's trust admits schedules named ${local.name}-*"
+    assert schedule["schedule_expression"] == rate
     assert schedule["flexible_time_window"] == [{"mode": "OFF"}]
     (target,) = schedule["target"]
     assert (target["arn"], target["role_arn"]) == (JOBS_FUNCTION, "${aws_iam_role.scheduler.arn}")
     named = re.fullmatch(r'\$\{jsonencode\(\{job = "([\w-]+)"\}\)\}', target["input"])
-    assert named and named.group(1) in JOBS, target["input"]
+    assert named and named.group(1) == job, target["input"]
+    assert job in JOBS, f"app.jobs.JOBS has no {job!r}: the schedule would fail every run"
+    (retry,) = target["retry_policy"]
+    interval = {"rate(5 minutes)": 300, "rate(1 hour)": 3600}[rate]
+    assert retry["maximum_event_age_in_seconds"] <= interval, "a run is worth retrying only until the next one"
 
 
 def test_jobs_function_runs_the_scheduled_handler_from_the_api_zip(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
     functions = blocks["resource.aws_lambda_function"]
-    assert set(functions) == {"api", "jobs"}
+    assert set(functions) == {"api", "jobs", "notifications"}
     api, jobs = functions["api"], functions["jobs"]
     assert jobs["handler"] == "lambda_handler.scheduled_handler"
     assert re.search(r"^def scheduled_handler\(event", (ROOT / "lambda_handler.py").read_text(), re.M)
@@ -347,6 +431,16 @@ def test_jobs_function_runs_the_scheduled_handler_from_the_api_zip(blocks: dict[
     assert set(variables) <= {name.upper() for name in Settings.model_fields}
     assert variables["TABLE_NAME"] == "${aws_dynamodb_table.main.name}"
     assert "DYNAMODB_ENDPOINT_URL" not in variables and "DEBUG_DB_METRICS" not in variables and "AWS_REGION" not in variables
+    assert_sends_through_ses(variables)
+
+
+def assert_sends_through_ses(variables: dict[str, str]) -> None:
+    assert variables["EMAIL_BACKEND"] == "ses"
+    assert (variables["EMAIL_FROM"], variables["APP_BASE_URL"]) == ("${var.email_from}", "${var.app_base_url}")
+    assert not {"SES_ENDPOINT_URL", "SMTP_HOST", "SMTP_PORT"} & set(variables), "SES is the region's; no SMTP in AWS"
+    # The app refuses to start in prod without these (app/config.py validators).
+    assert variables["ACH_KMS_KEY_ID"] == ACH_KEY_ARN
+    assert variables["JWT_SECRET"].startswith("${data.aws_ssm_parameter."), "the secret comes from SSM, never a literal"
 
 
 def test_every_log_group_is_encrypted_by_a_key_that_lets_logs_use_it(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -355,11 +449,15 @@ def test_every_log_group_is_encrypted_by_a_key_that_lets_logs_use_it(blocks: dic
     assert groups["lambda"]["name"] == "/aws/lambda/${local.name}"
     assert blocks["resource.aws_lambda_function"]["jobs"]["function_name"] == "${local.name}-jobs"
     assert groups["jobs"]["name"] == "/aws/lambda/${local.name}-jobs"
+    assert blocks["resource.aws_lambda_function"]["notifications"]["function_name"] == "${local.notifications_name}"
+    assert blocks["locals"]["notifications_name"] == "${local.name}-notifications"
+    assert groups["notifications"]["name"] == "/aws/lambda/${local.notifications_name}"
+    names = {group["name"].replace("${local.notifications_name}", "${local.name}-notifications") for group in groups.values()}
     data_key = blocks["data.aws_iam_policy_document"]["data_key"]["statement"]
     (logs,) = [s for s in data_key if s.get("sid") == "CloudWatchLogsEncryptsOurLogGroups"]
     (context,) = logs["condition"]
     allowed = {value.rsplit(":log-group:", 1)[1] for value in context["values"]}
-    assert allowed == {group["name"] for group in groups.values()}
+    assert allowed == names
     for group in groups.values():
         assert group["kms_key_id"] == "${aws_kms_key.data.arn}" and group["retention_in_days"] == "${var.log_retention_days}"
 
@@ -371,3 +469,187 @@ def test_a_failed_job_run_trips_an_alarm(blocks: dict[str, dict[str, dict[str, A
     assert alarm["period"] * alarm["evaluation_periods"] == 600
     assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
     assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"
+
+
+# --- email (terraform/email.tf): the stream, the notifications function, the DLQ, SES ---------------------------
+
+NOTIFICATIONS_FUNCTION = "${aws_lambda_function.notifications.arn}"
+
+
+@pytest.fixture(scope="module")
+def notifications_statements(blocks: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return _role_statements(blocks, "notifications")
+
+
+def test_notifications_role_reads_the_stream_and_the_table_and_writes_only_delivery_markers(
+    notifications_statements: list[dict[str, Any]],
+) -> None:
+    granted = _granted(notifications_statements, "dynamodb")
+    stream_actions = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+    reads = {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert set(granted) == stream_actions | reads | writes
+    assert all(granted[action] == {STREAM_ARN} for action in stream_actions), "this table's stream, nothing else"
+    assert all(granted[action] == {TABLE_ARN} for action in reads | writes), "the table: no index, no stream"
+    assert reads | writes <= _required_actions("dynamodb"), "only calls the data layer makes"
+    for statement in notifications_statements:
+        if set(statement["actions"]) & writes:
+            assert set(statement["actions"]) == writes and _conditions(statement) == MARKERS_ONLY, statement
+        elif statement["actions"] != ["ses:SendEmail"]:
+            assert not statement.get("condition"), statement
+    # The DLQ is the event source mapping's on-failure destination, sent with this role.
+    assert _granted(notifications_statements, "sqs") == {"sqs:SendMessage": {DLQ_ARN}}
+    assert not _granted(notifications_statements, "kms")
+    _no_wildcards(notifications_statements, NOTIFICATIONS_LOG_STREAMS)
+    (logs,) = [s for s in notifications_statements if any(a.startswith("logs:") for a in s["actions"])]
+    assert logs["resources"] == [NOTIFICATIONS_LOG_STREAMS]
+
+
+def test_notifications_function_runs_the_stream_handler_from_the_api_zip(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    functions = blocks["resource.aws_lambda_function"]
+    api, notifications = functions["api"], functions["notifications"]
+    assert notifications["handler"] == "lambda_handler.stream_handler"
+    assert re.search(r"^def stream_handler\(event", (ROOT / "lambda_handler.py").read_text(), re.M)
+    for setting in ("runtime", "architectures", "filename", "source_code_hash", "kms_key_arn", "tracing_config"):
+        assert notifications[setting] == api[setting], setting
+    assert notifications["role"] == "${aws_iam_role.notifications.arn}"
+    for setting in ("memory_size", "timeout", "reserved_concurrent_executions"):
+        assert notifications[setting].startswith("${var."), f"{setting} is a variable"
+    assert "${aws_iam_role_policy.notifications}" in notifications["depends_on"]
+    assert "${aws_cloudwatch_log_group.notifications}" in notifications["depends_on"]
+    (environment,) = notifications["environment"]
+    variables: dict[str, str] = environment["variables"]
+    assert set(variables) <= {name.upper() for name in Settings.model_fields}, set(variables) - {n.upper() for n in Settings.model_fields}
+    assert variables["TABLE_NAME"] == "${aws_dynamodb_table.main.name}"
+    assert variables["ENVIRONMENT"] == "${var.environment}" and variables["LOG_LEVEL"] == "${var.log_level}"
+    assert not {"DYNAMODB_ENDPOINT_URL", "DEBUG_DB_METRICS", "AWS_REGION", "CORS_ORIGINS"} & set(variables)
+    assert_sends_through_ses(variables)
+
+
+@pytest.fixture(scope="module")
+def mapping(blocks: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    mappings = blocks["resource.aws_lambda_event_source_mapping"]
+    assert list(mappings) == ["notifications"]
+    return mappings["notifications"]
+
+
+def test_the_stream_feeds_the_notifications_function_with_retries_then_the_dlq(mapping: dict[str, Any]) -> None:
+    assert (mapping["event_source_arn"], mapping["function_name"]) == (STREAM_ARN, NOTIFICATIONS_FUNCTION)
+    # The markers make a replay harmless, so nothing written since the stream exists is skipped (email.tf).
+    assert mapping["starting_position"] == "TRIM_HORIZON"
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"], "stream_handler returns batchItemFailures"
+    assert mapping["bisect_batch_on_function_error"] is True
+    assert 1 <= mapping["maximum_retry_attempts"] <= 10
+    assert 60 <= mapping["maximum_record_age_in_seconds"] <= 86400, "not beyond the stream's 24 h retention"
+    assert 1 <= mapping["batch_size"] <= 100 and 0 <= mapping["maximum_batching_window_in_seconds"] <= 5
+    assert mapping.get("parallelization_factor", 1) == 1, "a loan's events in the order they were written"
+    (destination,) = mapping["destination_config"]
+    assert destination["on_failure"] == [{"destination_arn": DLQ_ARN}]
+    assert "${aws_iam_role_policy.notifications}" in mapping["depends_on"], "the role can read the stream first"
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Lambda event filtering for the patterns used here: nested objects, and lists of allowed exact values."""
+    for key, wanted in pattern.items():
+        if key not in event:
+            return False
+        if isinstance(wanted, dict):
+            if not isinstance(event[key], dict) or not _matches(wanted, event[key]):
+                return False
+        elif event[key] not in wanted:
+            return False
+    return True
+
+
+def _record(event_name: str, item: dict[str, Any], sequence: int) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    image = {name: TypeSerializer().serialize(value) for name, value in item.items()}
+    body: dict[str, Any] = {"Keys": {k: image[k] for k in ("PK", "SK")}, "SequenceNumber": str(sequence), "StreamViewType": "NEW_IMAGE"}
+    if event_name != "REMOVE":
+        body["NewImage"] = image
+    return {"eventID": str(sequence), "eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": body}
+
+
+def test_only_inserted_audit_events_reach_the_function(blocks: dict[str, dict[str, dict[str, Any]]], mapping: dict[str, Any]) -> None:
+    """The filter passes exactly the records the handler acts on (app/notifications/stream.py event_of):
+    an inserted audit event, of a loan or of a user; never its later changes, nor any other item."""
+    from app.notifications.stream import event_of
+
+    (criteria,) = mapping["filter_criteria"]
+    (only,) = criteria["filter"]
+    assert only["pattern"] == "${jsonencode(local.notifications_filter)}"
+    pattern = blocks["locals"]["notifications_filter"]
+    assert json.loads(json.dumps(pattern)) == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["event"]}}}}
+
+    loan_event = {"PK": "LOAN#l1", "SK": "EVENT#e1", "entity": "event", "eventId": "e1", "type": "created", "loanId": "l1"}
+    user_event = {"PK": "USER#u1", "SK": "EVENT#e2", "entity": "event", "eventId": "e2", "type": "verification_requested"}
+    others = [
+        {"PK": "LOAN#l1", "SK": "USER#u1", "entity": "loan", "loanId": "l1"},
+        {"PK": "LOAN#l1", "SK": "INVITE#x", "entity": "invitation"},
+        {"PK": "USER#u1", "SK": "USER#u1", "entity": "user"},
+        {**keys.delivery_marker_key("e1", "a@example.com"), "entity": "delivery"},
+    ]
+    cases = [("INSERT", loan_event, True), ("INSERT", user_event, True), ("MODIFY", loan_event, False), ("REMOVE", loan_event, False)]
+    cases += [("INSERT", item, False) for item in others] + [("MODIFY", item, False) for item in others]
+    for sequence, (name, item, expected) in enumerate(cases, start=100):
+        record = _record(name, item, sequence)
+        assert _matches(pattern, record) is expected, (name, item)
+        assert (event_of(record) is not None) is expected, "the handler and the filter agree"
+
+
+def test_the_dlq_keeps_failed_batches_14_days_encrypted(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    queues = blocks["resource.aws_sqs_queue"]
+    assert list(queues) == ["notifications_dlq"]
+    queue = queues["notifications_dlq"]
+    assert queue["message_retention_seconds"] == 14 * 24 * 3600
+    assert queue.get("sqs_managed_sse_enabled") is True or queue.get("kms_master_key_id") == "${aws_kms_key.data.arn}"
+    assert "policy" not in queue, "no resource policy: only the notifications role (IAM) sends to it"
+
+
+def test_undelivered_emails_and_a_failing_function_trip_alarms(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    alarms = blocks["resource.aws_cloudwatch_metric_alarm"]
+    dlq = alarms["notifications_dlq"]
+    assert (dlq["namespace"], dlq["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert dlq["dimensions"] == {"QueueName": "${aws_sqs_queue.notifications_dlq.name}"}
+    assert (dlq["comparison_operator"], dlq["threshold"]) == ("GreaterThanThreshold", 0)
+    errors = alarms["notifications_errors"]
+    assert (errors["namespace"], errors["metric_name"], errors["statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert errors["dimensions"] == {"FunctionName": "${aws_lambda_function.notifications.function_name}"}
+    assert (errors["comparison_operator"], errors["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    lag = alarms["notifications_iterator_age"]
+    assert (lag["metric_name"], lag["dimensions"]) == ("IteratorAge", errors["dimensions"])
+    for alarm in (dlq, errors, lag):
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"
+        assert alarm["treat_missing_data"] == "notBreaching"
+
+
+def _address(email_from: str) -> str:
+    return email_from.rsplit("<", 1)[-1].removesuffix(">").strip().lower()
+
+
+def test_the_sender_identity_and_each_environments_email_settings(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """The identity is a variable; each tfvars sends from an address of its identity (email.tf checks it
+    at plan time too), links to an https SPA, and the app accepts both settings in that environment."""
+    (identity,) = blocks["resource.aws_sesv2_email_identity"].values()
+    assert identity["email_identity"] == "${var.email_sender_identity}"
+    (lifecycle,) = identity["lifecycle"]
+    (precondition,) = lifecycle["precondition"]
+    assert "local.email_from_address" in precondition["condition"] and "var.email_sender_identity" in precondition["condition"]
+    for name in ("email_sender_identity", "email_from", "app_base_url"):
+        variable = blocks["variable"][name]
+        assert variable["description"] and variable["validation"] and "default" not in variable, name
+    for path in sorted((TERRAFORM / "environments").glob("*.tfvars")):
+        values = _load(path)
+        address, sender = _address(values["email_from"]), values["email_sender_identity"].lower()
+        assert sender in {address, address.split("@", 1)[1]}, f"{path.name}: {values['email_from']} is not sent from {sender}"
+        assert values["app_base_url"].startswith("https://") and not values["app_base_url"].endswith("/")
+        settings = Settings(
+            environment=values["environment"],
+            jwt_secret="x" * 48,
+            ach_kms_key_id="arn:aws:kms:us-east-1:123456789012:key/k",
+            email_backend="ses",
+            email_from=values["email_from"],
+            app_base_url=values["app_base_url"],
+        )
+        assert (settings.email_from, settings.app_base_url) == (values["email_from"], values["app_base_url"])
