@@ -4,8 +4,12 @@ Lambda's limits, with native code for the target it was built for.
 Two targets: the default (python3.12 arm64, what Terraform deploys), checked statically (every .so is
 an aarch64 ELF from a wheel tagged for cp312, and a second build is byte-identical); and this
 machine's own interpreter and architecture, which is unpacked and run: an isolated interpreter with
-only that directory on sys.path answers a real-shaped API Gateway event for /health. The first run
-downloads wheels into .local/wheels/<target>; later runs need no network."""
+only that directory on sys.path answers a real-shaped API Gateway event for /health, imports every
+module of app/ and creates a client for every service the code uses from the pruned botocore data.
+The deployed zip stays under 10 MiB and carries only what the code imports: no boto3, s3transfer or
+dnspython, botocore's models only for the services of `create_client("<service>")` in the code, no
+type stubs or test suites. The first run downloads wheels into .local/wheels/<target>; later runs
+need no network."""
 
 from __future__ import annotations
 
@@ -25,6 +29,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = Path(__file__).resolve().parent / "events" / "http_api_v2.json"
 MAX_ZIPPED, MAX_UNZIPPED = 50 * 1024 * 1024, 250 * 1024 * 1024
+TARGET_ZIPPED = 10 * 1024 * 1024  # docs/performance.md "Package": the deployed (arm64) zip stays under 10 MiB
+# Pinned in requirements.txt but never imported by the code, so not shipped (scripts/build_lambda.sh).
+NOT_SHIPPED = {"boto3", "s3transfer", "dnspython"}
+NOT_SHIPPED_PACKAGES = ("boto3/", "s3transfer/", "dns/")
+# What botocore reads when it creates a client, besides the service's own model.
+BOTOCORE_DATA_FILES = {"endpoints.json", "partitions.json", "sdk-default-configuration.json", "_retry.json"}
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}  # e_machine of an ELF header
 # Lambda's python3.12 runtime runs on Amazon Linux 2023: glibc 2.34.
 MAX_GLIBC = {12: (2, 34), 11: (2, 26)}
@@ -82,10 +92,22 @@ def test_default_build_is_within_lambdas_limits_and_says_so(default_zip: tuple[P
     assert re.search(rf"zipped .*\({zipped} bytes\), unzipped .*\({unzipped} bytes\)", output), output
 
 
+def app_files() -> list[Path]:
+    """Every file of app/ the package ships: code and data (the email templates), no bytecode or hidden files."""
+    return sorted(
+        path
+        for path in (ROOT / "app").rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
+        and path.suffix not in {".pyc", ".pyo"}
+    )
+
+
 def inputs_digest() -> str:
-    """What the package is built from: our code, the handler, the pins."""
+    """What the package is built from: our code and its data files, the handler, the pins."""
     digest = hashlib.sha256()
-    for path in sorted([*(ROOT / "app").rglob("*.py"), ROOT / "lambda_handler.py", ROOT / "requirements.txt"]):
+    for path in sorted([*app_files(), ROOT / "lambda_handler.py", ROOT / "requirements.txt"]):
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -106,6 +128,10 @@ def test_default_build_carries_our_code_and_exactly_the_runtime_requirements(def
     with zipfile.ZipFile(default_zip[0]) as archive:
         names = archive.namelist()
     assert "lambda_handler.py" in names and "app/main.py" in names and "app/db/table.py" in names
+    # Not only the modules: the email templates (app/notifications/templates) are read at run time.
+    templates = {n for n in names if n.startswith("app/notifications/templates/")}
+    assert {"app/notifications/templates/verify_email.html", "app/notifications/templates/verify_email.txt"} <= templates
+    assert {str(path.relative_to(ROOT)) for path in app_files()} <= set(names), "every file of app/ is shipped"
     assert not [n for n in names if n.startswith(("tests/", "scripts/", "terraform/")) or n.endswith((".pyc", ".pyo"))]
     assert not [n for n in names if "__pycache__" in n or n.startswith(("bin/", ".")) or "/." in n]
     distributions = {
@@ -113,9 +139,11 @@ def test_default_build_carries_our_code_and_exactly_the_runtime_requirements(def
         for n in names
         if n.split("/")[0].endswith(".dist-info")
     }
-    # boto3 is bundled on purpose (README "Deploy"); dev tools (pytest, moto, hcl2, ...) never are.
-    assert distributions == pinned_names()
-    assert "boto3" in distributions
+    # The pins minus what the code never imports (boto3, s3transfer, dnspython); dev tools (pytest,
+    # moto, hcl2, ...) never are.
+    assert distributions == pinned_names() - NOT_SHIPPED
+    assert {"botocore", "jinja2", "markupsafe"} <= distributions, "the email templates render with Jinja2 + MarkupSafe"
+    assert "jinja2/__init__.py" in names and "markupsafe/__init__.py" in names
 
 
 def test_default_build_native_code_is_for_cp312_on_aarch64(default_zip: tuple[Path, str]) -> None:
@@ -142,6 +170,62 @@ def test_default_build_native_code_is_for_cp312_on_aarch64(default_zip: tuple[Pa
             assert name in owner, f"{name}: not installed from a wheel"
             for tag in tags[owner[name]]:
                 assert_wheel_tag_runs_on(tag, minor=12, machine="aarch64", where=name)
+
+
+def services_the_code_creates_clients_for() -> set[str]:
+    """Every `create_client("<service>", ...)` of app/ and lambda_handler.py: a new one needs its model shipped."""
+    services = set()
+    for path in [*(ROOT / "app").rglob("*.py"), ROOT / "lambda_handler.py"]:
+        services |= set(re.findall(r"""create_client\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+    return services
+
+
+def test_the_code_talks_to_aws_through_botocore_clients_only() -> None:
+    # The derivation below sees `create_client("<service>")`; a boto3 client or resource would slip past
+    # it (and boto3 is not shipped).
+    services = services_the_code_creates_clients_for()
+    assert {"dynamodb", "kms"} <= services, services
+    for path in [*(ROOT / "app").rglob("*.py"), ROOT / "lambda_handler.py"]:
+        text = path.read_text()
+        assert not re.search(r"^\s*(import boto3|from boto3|import s3transfer|from s3transfer|import dns|from dns)\b", text, re.M), path
+        assert not re.search(r"\.(client|resource)\(\s*[\"']", text), f"{path}: a client not made by create_client"
+
+
+def test_default_build_is_under_10_mib_and_carries_only_what_the_code_imports(default_zip: tuple[Path, str]) -> None:
+    import botocore.session
+
+    archive = default_zip[0]
+    zipped, _ = sizes(archive)
+    assert zipped < TARGET_ZIPPED, f"{zipped} bytes ({zipped / 2**20:.2f} MiB) >= 10 MiB"
+    with zipfile.ZipFile(archive) as opened:
+        names = opened.namelist()
+    assert not [n for n in names if n.startswith(NOT_SHIPPED_PACKAGES)]
+    assert not [n for n in names if re.match(r"(boto3|s3transfer|dnspython)-[^/]*\.dist-info/", n)]
+    assert not [n for n in names if n.endswith((".pyi", "/py.typed", ".c"))], "no type stubs or C sources"
+    assert not [n for n in names if re.search(r"(^|/)tests?/", n) and not n.startswith("app/")], "no test suites"
+
+    # botocore/data: exactly the services the code creates clients for, each at the API version botocore
+    # picks (the newest: same botocore as the dev environment), with its model and endpoint rules.
+    data = [n.removeprefix("botocore/data/") for n in names if n.startswith("botocore/data/")]
+    assert {n for n in data if "/" not in n} == BOTOCORE_DATA_FILES
+    loader = botocore.session.get_session().get_component("data_loader")
+    services = services_the_code_creates_clients_for()
+    assert {n.split("/")[0] for n in data if "/" in n} == services
+    for service in services:
+        version = loader.list_api_versions(service, "service-2")[-1]
+        files = {n.split("/", 2)[2] for n in data if n.startswith(f"{service}/")}
+        assert {n.split("/")[1] for n in data if n.startswith(f"{service}/")} == {version}, service
+        assert {"service-2.json.gz", "endpoint-rule-set-1.json.gz"} <= files, (service, files)
+        assert not [f for f in files if f.startswith("examples-")], (service, files)
+    assert not [n for n in data if "examples-1" in n]
+    endpoints = json.loads(zipfile.ZipFile(archive).read("botocore/data/endpoints.json"))
+    assert {"dynamodb", "kms"} <= set(endpoints["partitions"][0]["services"])
+
+    # Every file a RECORD names is shipped (RECORDs list only the files kept).
+    with zipfile.ZipFile(archive) as opened:
+        for name in [n for n in names if re.fullmatch(r"[^/]+\.dist-info/RECORD", n)]:
+            listed = [line.split(",", 1)[0] for line in opened.read(name).decode().splitlines() if line]
+            assert set(listed) <= set(names), (name, sorted(set(listed) - set(names))[:5])
 
 
 def assert_wheel_tag_runs_on(tag: str, *, minor: int, machine: str, where: str) -> None:
@@ -175,6 +259,24 @@ class Context:
         return 15000
 
 result = lambda_handler.handler(event, Context())
+
+# Every module of app/ imports from the package alone (nothing imports boto3, s3transfer or dnspython),
+# a client for each service the code uses is created from the pruned botocore data (no network: clients
+# connect lazily), and an email address validates without dnspython (no deliverability check).
+import importlib, pkgutil
+import app
+modules = [m.name for m in pkgutil.walk_packages(app.__path__, "app.")]
+for module in modules:
+    importlib.import_module(module)
+import botocore.session
+session = botocore.session.get_session()
+endpoints = {}
+for service in json.loads(sys.argv[2]):
+    client = session.create_client(service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+    endpoints[service] = client.meta.endpoint_url
+from pydantic import EmailStr, TypeAdapter
+email = TypeAdapter(EmailStr).validate_python("someone@example.com")
+
 stdlib = {sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")}
 foreign = sorted(
     name for name, module in list(sys.modules.items())
@@ -182,7 +284,9 @@ foreign = sorted(
     and not module.__file__.startswith(package)
     and not any(module.__file__.startswith(path) for path in stdlib)
 )
-print("RESULT " + json.dumps({"result": result, "sys_path": sys.path, "foreign": foreign}))
+print("RESULT " + json.dumps({"result": result, "sys_path": sys.path, "foreign": foreign, "modules": modules,
+                             "endpoints": endpoints, "email": email,
+                             "dropped": sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "s3transfer", "dns"))}))
 """
 
 
@@ -209,7 +313,7 @@ def test_host_build_answers_health_from_the_zip_alone(
         "LOG_LEVEL": "WARNING",
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", ISOLATED_HANDLER, str(package)],
+        [sys.executable, "-I", "-S", "-c", ISOLATED_HANDLER, str(package), json.dumps(sorted(services_the_code_creates_clients_for()))],
         input=EVENT.read_text(),
         cwd=workdir,
         env=env,
@@ -226,6 +330,11 @@ def test_host_build_answers_health_from_the_zip_alone(
     assert response["statusCode"] == 200, response
     body = json.loads(response["body"])
     assert body["status"] == "ok" and body["checks"] == {"dynamodb": "ok"}
+    assert "app.main" in report["modules"] and len(report["modules"]) > 20
+    assert report["dropped"] == []
+    assert set(report["endpoints"]) == services_the_code_creates_clients_for()
+    assert report["endpoints"]["dynamodb"] == "https://dynamodb.eu-west-1.amazonaws.com"
+    assert report["email"] == "someone@example.com"
 
 
 def test_host_build_native_code_matches_this_machine(host_zip: tuple[Path, str]) -> None:
