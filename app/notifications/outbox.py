@@ -131,7 +131,7 @@ def _response(kind: str) -> Callable[[_Facts], list[Message]]:
             "link": facts.loan_link,
         }
         if kind == "invitation_accepted":
-            context |= {"funded_amount": facts.amount("fundedAmount", facts.loan["fundedAmount"]), "amount": Decimal(facts.loan["amount"])}
+            context |= {"funded_amount": Decimal(facts.loan["fundedAmount"]), "amount": Decimal(facts.loan["amount"])}  # as it stands
         return [Message(what=facts.what, to=borrower.email, kind=kind, context=context)]
 
     return build

@@ -2,9 +2,10 @@
 
 One function serves both readers: the notifications Lambda (an event source mapping hands it a batch,
 lambda_handler.stream_handler) and the local worker (app/db/streams.StreamReader). Records are handled
-in order; the first one that cannot be delivered stops the batch and is reported by its sequence
-number, so it and everything after it come again (Lambda: ReportBatchItemFailures, then retries, then
-the dead-letter queue). Whatever was sent before the failure is not sent again: its markers say so.
+in order; the first one that cannot be delivered (an email the provider refused, or the table out of
+reach) stops the batch and is reported by its sequence number, so it and everything after it come
+again (Lambda: ReportBatchItemFailures, then retries, then the dead-letter queue). Whatever was sent
+before the failure is not sent again: its markers say so.
 
 Only inserted audit event items matter (the event source mapping also filters on that in AWS);
 every other change of the table is skipped here.
@@ -17,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.db.errors import DataLayerError
 from app.db.expressions import deserialize_item
 from app.notifications.delivery import deliver
 from app.notifications.outbox import messages_for
@@ -60,7 +62,7 @@ def handle_records(
             if event is not None:
                 messages = messages_for(event, db=db, settings=settings)
                 result.sent += deliver(messages, db=db, sender=sender, clock=clock, request_id=request_id).sent
-        except SendFailed:
+        except (SendFailed, DataLayerError):  # the provider or the table failed: this record is retried
             result.failed_sequence_number = str(record["dynamodb"]["SequenceNumber"])
             break
         result.handled += 1

@@ -187,6 +187,6 @@ def update_user(db: Dynamo, *, user_id: str, changes: dict[str, object], removal
 
 
 def get_users(db: Dynamo, user_ids: list[str]) -> dict[str, UserRecord]:
-    """The user items of `user_ids` that exist (one BatchGetItem per 100), by id."""
+    """The user items of `user_ids` that exist (one BatchGetItem: at most 100 ids), by id."""
     unique = list(dict.fromkeys(user_ids))
     return {user.user_id: user for user in (user_from_item(item) for item in db.batch_get([user_key(uid) for uid in unique]))}
