@@ -137,7 +137,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         verified_only(201),
     ),
     ("GET", "/loans/my-loans"): Row(lambda s, h, _: s.client.get("/loans/my-loans", headers=h), everyone(200)),
-    ("GET", "/loans/{loanId}"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}", headers=h), by_role(200, 200, 404)),
+    ("GET", "/loans/{loanId}"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}", headers=h), by_role(200, 200, 404, unverified=404)),
     ("GET", "/loans/{loanId}/events"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/events", headers=h), by_role(200, 404, 404)),
     ("POST", "/loans/{loanId}/cancel"): Row(
         lambda s, h, loan: s.client.post(f"/loans/{loan}/cancel", headers=h), by_role(200, 403, 404), mutates=True
