@@ -106,9 +106,9 @@ def visible_record(db: Dynamo, *, loan_id: str, caller: Principal, verified_invi
     record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None
     if record is None or (record.borrower_id != caller.user_id and record.invitation_of(caller.email) is None):
         raise LoanNotFound()
-    if record.borrower_id != caller.user_id and verified_invitees and not caller.email_verified:
-        if not users_service.is_email_verified(db=db, user_id=caller.user_id):
-            raise LoanNotFound()
+    invitee_unverified = record.borrower_id != caller.user_id and verified_invitees and not caller.email_verified
+    if invitee_unverified and not users_service.is_email_verified(db=db, user_id=caller.user_id):
+        raise LoanNotFound()
     return record
 
 
