@@ -1,19 +1,22 @@
-"""Domain errors, and the one place that renders every error as the contract's envelope."""
+"""Domain errors, and the one place that renders every error as the contract's envelope.
+
+The domain errors are plain exceptions: the data layer (app/retry.py, app/db), the jobs and the
+stream handler raise them without importing FastAPI. FastAPI and Starlette are imported only by what
+renders an answer (`envelope`, the handlers `install_error_handlers` registers), i.e. by the API.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from typing import TYPE_CHECKING, Any, cast
 
 from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled, TransactionConflict
-from app.responses import ExactJSONResponse
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("app.errors")
 
@@ -127,6 +130,8 @@ def envelope(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """An error response in the envelope."""
+    from app.responses import ExactJSONResponse  # the API's own module: FastAPI is loaded by then
+
     return ExactJSONResponse(status_code=status_code, content=error_body(code, message, request_id, details), headers=headers)
 
 
@@ -145,7 +150,7 @@ async def _domain_error(request: Request, raised: Exception) -> JSONResponse:
 
 
 async def _validation_error(request: Request, raised: Exception) -> JSONResponse:
-    exc = cast(RequestValidationError, raised)  # registered for RequestValidationError only
+    exc = cast("RequestValidationError", raised)  # registered for RequestValidationError only
     if any(error.get("type") == "json_invalid" for error in exc.errors()):
         return envelope(400, "BAD_REQUEST", "Malformed JSON body", request_id_of(request))
     return envelope(422, "VALIDATION_ERROR", "Request validation failed", request_id_of(request), _validation_details(exc))
@@ -153,6 +158,9 @@ async def _validation_error(request: Request, raised: Exception) -> JSONResponse
 
 def _methods_served_at(request: Request) -> list[str]:
     """Every method some route serves at this request's path (the router's 405 names only the first route's)."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import Match
+
     methods: set[str] = set()
     for route in iter_route_contexts(request.app.routes):  # included routers flattened
         if route.methods and route.matches(request.scope)[0] != Match.NONE:
@@ -161,7 +169,7 @@ def _methods_served_at(request: Request) -> list[str]:
 
 
 async def _http_error(request: Request, raised: Exception) -> JSONResponse:
-    exc = cast(StarletteHTTPException, raised)  # registered for HTTPException only
+    exc = cast("StarletteHTTPException", raised)  # registered for HTTPException only
     code = HTTP_CODES.get(exc.status_code, "ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
     headers = dict(exc.headers) if exc.headers else None
@@ -189,6 +197,9 @@ async def _write_conflict(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every kind of failure through the envelope."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
 """Cold start: import lambda_handler and answer a first API Gateway /health event, in fresh interpreters.
 
-    .venv/bin/python scripts/coldstart.py [--runs 15] [--importtime] [--top 15]
+    .venv/bin/python scripts/coldstart.py [--runs 15] [--importtime] [--top 15] [--also DIR]
 
-Compares, over N fresh processes each (interleaved, so drift hits all three alike):
-  ours      import lambda_handler + the first HTTP API v2 event for GET /health (a real GetItem on a
-            DynamoDB Local this script starts, in memory, with its own table)
-  baseline  a bare FastAPI app with one /health route under Mangum, nothing else imported, same event
+Compares, over N fresh processes each (interleaved, so drift hits them all alike):
+  ours      import lambda_handler, look `handler` up (the Lambda runtime does at init: that builds the
+            app) and answer the first HTTP API v2 event for GET /health (a real GetItem on a DynamoDB
+            Local this script starts, in memory, with its own table)
+  baseline  the bare handler the target is measured against: FastAPI with one /health route under
+            Mangum, whose route makes the same GetItem with a botocore client created on first use
+            (the same timeouts and retries as ours), as the simplest handler doing that job would;
+            nothing else imported, same event
+  fastapi   the same without botocore: FastAPI + Mangum, one route answering a constant (for reference)
   python    `python -c pass`: the interpreter alone
+  also      with --also DIR: ours, from another checkout (a before/after comparison in one run)
 For each it prints the medians of the whole process (wall clock, what a Lambda cold start pays
-beyond the runtime's own init) and of the import + first event measured inside the process, and
-the ratios ours / baseline. --importtime also runs `python -X importtime -c "import lambda_handler"`
-and lists the heaviest imports (cumulative and self time). Works from a fresh checkout once
-scripts/setup.sh has made .venv (DynamoDB Local is fetched on first use, like the tests do).
+beyond the runtime's own init), of the import + first event measured inside the process, and of
+the process's CPU time (user + system: less sensitive than wall clock to other load on the machine),
+and the ratios ours / baseline. Every run is plain init (no SnapStart), with the .pyc files written
+(the warm-up run writes them; PYTHONDONTWRITEBYTECODE is dropped for the children). --importtime
+also runs `python -X importtime` on ours (import + handler lookup) and lists the heaviest imports
+(cumulative and self time). Works from a fresh checkout once scripts/setup.sh has made .venv
+(DynamoDB Local is fetched on first use, like the tests do).
 """
 
 from __future__ import annotations
@@ -31,7 +40,10 @@ sys.path.insert(0, str(ROOT))
 EVENT = ROOT / "tests" / "ops" / "events" / "http_api_v2.json"
 TABLE = "coldstart"
 
-# Each program prints the milliseconds from its first line to the answered event (import + first event).
+# Each program prints the milliseconds from its first line to the answered event (import + first event),
+# then the CPU milliseconds the process used in all (user + system, interpreter start included).
+CPU = "import resource as _r; _u = _r.getrusage(_r.RUSAGE_SELF); print((_u.ru_utime + _u.ru_stime) * 1000)"
+
 OURS = f"""
 import time
 started = time.perf_counter()
@@ -42,9 +54,37 @@ result = lambda_handler.handler(json.load(open({str(EVENT)!r})), None)
 elapsed = (time.perf_counter() - started) * 1000
 assert result["statusCode"] == 200, result
 print(elapsed)
+{CPU}
 """
 
 BASELINE = f"""
+import time
+started = time.perf_counter()
+import json, os
+import botocore.session
+from botocore.config import Config
+from fastapi import FastAPI
+from mangum import Mangum
+clients = []
+app = FastAPI()
+@app.get("/health")
+def health():
+    if not clients:
+        config = Config(retries={{"mode": "standard", "total_max_attempts": 3}}, connect_timeout=1, read_timeout=2)
+        clients.append(botocore.session.get_session().create_client(
+            "dynamodb", region_name="us-east-1", endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"], config=config,
+            aws_access_key_id="local", aws_secret_access_key="local"))
+    clients[0].get_item(TableName=os.environ["TABLE_NAME"], Key={{"PK": {{"S": "HEALTH#probe"}}, "SK": {{"S": "HEALTH#probe"}}}})
+    return {{"status": "ok"}}
+handler = Mangum(app, lifespan="off")
+result = handler(json.load(open({str(EVENT)!r})), None)
+elapsed = (time.perf_counter() - started) * 1000
+assert result["statusCode"] == 200, result
+print(elapsed)
+{CPU}
+"""
+
+FASTAPI_ONLY = f"""
 import time
 started = time.perf_counter()
 import json
@@ -59,26 +99,30 @@ result = handler(json.load(open({str(EVENT)!r})), None)
 elapsed = (time.perf_counter() - started) * 1000
 assert result["statusCode"] == 200, result
 print(elapsed)
+{CPU}
 """
 
-BARE = "print(0.0)"
-PROGRAMS = {"python -c pass": BARE, "baseline: FastAPI + Mangum, 1 route": BASELINE, "ours: lambda_handler + /health": OURS}
+BARE = f"print(0.0)\n{CPU}"
+OURS_NAME, BASELINE_NAME = "ours: lambda_handler + /health", "baseline: FastAPI+Mangum+botocore"
+PROGRAMS = {"python -c pass": BARE, "fastapi: FastAPI + Mangum, 1 route": FASTAPI_ONLY, BASELINE_NAME: BASELINE, OURS_NAME: OURS}
 
 
-def one_run(code: str, env: dict[str, str]) -> tuple[float, float]:
-    """(wall ms of the whole process, ms the process measured for import + first event)."""
+def one_run(code: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall ms of the whole process, ms the process measured for import + first event, its CPU ms)."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False)
     wall = (time.perf_counter() - started) * 1000
     if result.returncode != 0:
         raise SystemExit(f"a cold-start run failed:\n{result.stderr[-2000:]}")
-    return wall, float(result.stdout.strip().splitlines()[-1])
+    *_, inside, cpu = result.stdout.strip().splitlines()
+    return wall, float(inside), float(cpu)
 
 
 def heaviest_imports(env: dict[str, str], top: int) -> tuple[list[tuple[int, int, str]], int]:
-    """(self us, cumulative us, module) of lambda_handler's imports, heaviest cumulative first; and the total."""
+    """(self us, cumulative us, module) of the imports of lambda_handler and its `handler`, heaviest cumulative first; and the total."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import lambda_handler; lambda_handler.handler"
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); import lambda_handler"],
+        [sys.executable, "-X", "importtime", "-c", code],
         capture_output=True,
         text=True,
         env=env,
@@ -91,7 +135,7 @@ def heaviest_imports(env: dict[str, str], top: int) -> tuple[list[tuple[int, int
             continue
         self_us, cumulative_us, name = line.removeprefix("import time:").split("|", 2)
         rows.append((int(self_us), int(cumulative_us), name.rstrip()))
-    total = next((cumulative for _, cumulative, name in rows if name.strip() == "lambda_handler"), 0)
+    total = sum(self_us for self_us, _, _ in rows)
     return sorted(rows, key=lambda row: row[1], reverse=True)[:top], total
 
 
@@ -100,9 +144,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per program (at least 10; default 15)")
     parser.add_argument("--importtime", action="store_true", help="also list the heaviest imports of lambda_handler")
     parser.add_argument("--top", type=int, default=15, help="how many imports --importtime lists (default 15)")
+    parser.add_argument(
+        "--also",
+        type=Path,
+        metavar="DIR",
+        help="also measure the lambda_handler of another checkout (e.g. a `git worktree` of an older commit), in the same run",
+    )
     args = parser.parse_args()
     if args.runs < 10:
         parser.error("--runs must be at least 10")
+    if args.also is not None:
+        if not (args.also / "lambda_handler.py").is_file():
+            parser.error(f"--also: no lambda_handler.py in {args.also}")
+        PROGRAMS[f"also: {args.also}"[:38]] = OURS.replace(repr(str(ROOT)), repr(str(args.also.resolve())))
     try:
         import fastapi  # noqa: F401
         import mangum  # noqa: F401
@@ -126,9 +180,10 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "DEBUG_DB_METRICS": "false",
         }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # the warm-up writes the .pyc files every measured run reads
         for code in PROGRAMS.values():  # warm the OS file cache and write the .pyc files: every measured run is alike
             one_run(code, env)
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name in PROGRAMS}
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in PROGRAMS}
         for _ in range(args.runs):
             for name, code in PROGRAMS.items():
                 results[name].append(one_run(code, env))
@@ -137,18 +192,23 @@ def main() -> None:
         ddb.terminate()
         ddb.wait(timeout=10)
 
-    print(f"cold start over {args.runs} fresh processes each (ms; python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
-    print(f"  {'':38} {'process median':>14} {'min':>7} {'max':>7} {'import+event median':>20}")
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    machine = f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average {load}"
+    print(f"cold start, plain init, over {args.runs} fresh processes each (ms; {machine})")
+    print(f"  {'':38} {'process median':>14} {'min':>7} {'max':>7} {'import+event median':>20} {'cpu median':>11}")
     medians = {}
     for name, runs in results.items():
-        walls, inside = [wall for wall, _ in runs], [own for _, own in runs]
-        medians[name] = (statistics.median(walls), statistics.median(inside))
-        print(f"  {name:38} {medians[name][0]:14.1f} {min(walls):7.1f} {max(walls):7.1f} {medians[name][1]:20.1f}")
-    ours, base = medians["ours: lambda_handler + /health"], medians["baseline: FastAPI + Mangum, 1 route"]
-    print(f"  ratio ours / baseline: whole process {ours[0] / base[0]:.2f}, import + first event {ours[1] / base[1]:.2f} (target <= 1.3)")
+        walls, inside, cpu = [run[0] for run in runs], [run[1] for run in runs], [run[2] for run in runs]
+        medians[name] = (statistics.median(walls), statistics.median(inside), statistics.median(cpu))
+        print(f"  {name:38} {medians[name][0]:14.1f} {min(walls):7.1f} {max(walls):7.1f} {medians[name][1]:20.1f} {medians[name][2]:11.1f}")
+    ours, base = medians[OURS_NAME], medians[BASELINE_NAME]
+    print(
+        f"  ratio ours / baseline: whole process {ours[0] / base[0]:.2f}, import + first event {ours[1] / base[1]:.2f}, "
+        f"cpu {ours[2] / base[2]:.2f} (target <= 1.3)"
+    )
     if imports is not None:
         rows, total = imports
-        print(f"\nheaviest imports of lambda_handler (python -X importtime; lambda_handler in total: {total / 1000:.1f} ms):")
+        print(f"\nheaviest imports of lambda_handler and its handler (python -X importtime; every import in total: {total / 1000:.1f} ms):")
         print(f"  {'cumulative ms':>13} {'self ms':>8}  module")
         for self_us, cumulative_us, name in rows:
             print(f"  {cumulative_us / 1000:13.1f} {self_us / 1000:8.1f}  {name}")

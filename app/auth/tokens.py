@@ -1,14 +1,32 @@
-"""Access tokens (PyJWT, HS256 only) and opaque refresh tokens."""
+"""Access tokens (JWT, HS256 only) and opaque refresh tokens.
+
+HS256 is signed and verified here with the standard library's hmac (RFC 7515/7519, compact form),
+not with PyJWT: importing PyJWT imports cryptography's X.509, RSA, EC and EdDSA modules, which a
+token signed with a shared secret never uses, and that was a large part of the API's cold start
+(docs/performance.md "Cold start"). Every check PyJWT made for us is kept, and stricter where the
+standard allows: three base64url segments (no padding, nothing else), a JSON object header whose
+`alg` is on the allow-list (HS256: "none", RS256, HS512... are refused), no `crit` or unencoded
+(`b64`: false) payload, the signature compared in constant time before the payload is even parsed,
+a JSON object payload with every REQUIRED_CLAIMS present and not null, `iss` equal to ours, `aud`
+ours (a string, or a list of strings holding ours), `sub` and `jti` strings; then the time checks
+against our clock below. JSON nested too deep to decode is a refusal too, as with PyJWT. Tokens are
+byte-for-byte what PyJWT would issue (tests/auth/test_tokens.py reads them back with PyJWT and
+forges tokens with it).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
+import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import jwt
+from typing import Any
 
 from app.clock import epoch
 from app.config import Settings
@@ -20,6 +38,10 @@ REQUIRED_CLAIMS = ["sub", "iss", "aud", "iat", "exp", "jti"]
 MAX_TOKEN_LENGTH = 4096
 MAX_LIFETIME_SECONDS = 30 * 60  # the contract's ceiling; a longer-lived token is refused even if signed by us
 CLOCK_SKEW_SECONDS = 60
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
+# The header we write, as PyJWT writes it (sorted keys, no spaces), base64url without padding.
+_HEADER_JSON = json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":"), sort_keys=True).encode()
+_HEADER = base64.urlsafe_b64encode(_HEADER_JSON).rstrip(b"=")
 EMAIL_VERIFIED_CLAIM = "ev"  # present (true) when the user had verified their email when the token was issued
 
 
@@ -46,7 +68,73 @@ def issue_access_token(*, settings: Settings, user_id: str, email: str, now: dat
     }
     if email_verified:
         claims[EMAIL_VERIFIED_CLAIM] = True
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return _sign(claims, settings.jwt_secret)
+
+
+class InvalidToken(Exception):
+    """Why a token is refused (never shown to the caller: every refusal is the same 401)."""
+
+
+def _b64encode(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _b64decode(segment: str) -> bytes:
+    if not _SEGMENT.fullmatch(segment):
+        raise InvalidToken("a segment is not base64url")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidToken("a segment is not base64url") from exc
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than json decodes
+        raise InvalidToken("a segment is not JSON") from exc
+    if not isinstance(value, dict):
+        raise InvalidToken("a segment is not a JSON object")
+    return value
+
+
+def _signature(signing_input: bytes, secret: str) -> bytes:
+    return hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
+
+
+def _sign(claims: dict[str, object], secret: str) -> str:
+    """The compact JWS of `claims`: the same bytes as PyJWT's jwt.encode(claims, secret, algorithm="HS256")."""
+    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = _HEADER + b"." + payload
+    return (signing_input + b"." + _b64encode(_signature(signing_input, secret))).decode()
+
+
+def _verified_claims(token: str, *, secret: str, audience: str, issuer: str) -> dict[str, Any]:
+    """The claims of a token signed with `secret` under an allowed algorithm, for `issuer` and `audience`."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise InvalidToken("not three segments")
+    header_segment, payload_segment, signature_segment = segments
+    header = _json_object(_b64decode(header_segment))
+    if header.get("alg") not in ALLOWED_ALGORITHMS:
+        raise InvalidToken("algorithm not allowed")
+    if "crit" in header or header.get("b64", True) is not True:
+        raise InvalidToken("unsupported header parameter")
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")  # the segments are ASCII: checked above
+    signature = _b64decode(signature_segment)
+    if not hmac.compare_digest(signature, _signature(signing_input, secret)):
+        raise InvalidToken("bad signature")
+    claims = _json_object(_b64decode(payload_segment))
+    if any(claims.get(name) is None for name in REQUIRED_CLAIMS):
+        raise InvalidToken("a required claim is missing")
+    if claims["iss"] != issuer:
+        raise InvalidToken("wrong issuer")
+    audiences = [claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"]
+    if not isinstance(audiences, list) or not all(isinstance(value, str) for value in audiences) or audience not in audiences:
+        raise InvalidToken("wrong audience")
+    if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
+        raise InvalidToken("sub and jti must be strings")
+    return claims
 
 
 def _seconds(value: object) -> int | None:
@@ -59,17 +147,10 @@ def verify_access_token(*, settings: Settings, token: str, now: datetime) -> Pri
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated()
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=ALLOWED_ALGORITHMS,
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False, "verify_nbf": False},
-        )
-    except jwt.PyJWTError as exc:
+        claims = _verified_claims(token, secret=settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+    except InvalidToken as exc:
         raise Unauthenticated() from exc
-    # Time checks against our clock (tests control it); PyJWT's own would use the wall clock.
+    # Time checks against our clock (tests control it), not the wall clock.
     current = epoch(now)
     expires, issued = _seconds(claims.get("exp")), _seconds(claims.get("iat"))
     not_before = _seconds(claims["nbf"]) if "nbf" in claims else issued  # optional; a present nbf must be valid

@@ -17,9 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUBJECT_MAX = 150
@@ -144,16 +147,28 @@ def clip(value: object, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-)
-_ENV.filters.update(money=money, date=day, timestamp=timestamp, oneline=oneline, clip=clip)
-_SUBJECTS = {name: _ENV.from_string(kind.subject) for name, kind in KINDS.items()}
+@cache
+def _environment() -> Environment:
+    """The Jinja2 environment, built on the first email rendered (not at import: the API never renders one)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(money=money, date=day, timestamp=timestamp, oneline=oneline, clip=clip)
+    return env
+
+
+@cache
+def _subjects() -> dict[str, Template]:
+    """Every kind's subject template, compiled together on first use (a bad one fails the first render, whatever its kind)."""
+    env = _environment()
+    return {name: env.from_string(kind.subject) for name, kind in KINDS.items()}
 
 
 def _checked(name: str, kind: Kind, context: Mapping[str, object]) -> dict[str, object]:
@@ -175,8 +190,9 @@ def render(kind: str, context: Mapping[str, object]) -> RenderedEmail:
     if spec is None:
         raise ValueError(f"unknown email kind: {kind!r}")
     values = _checked(kind, spec, context)
-    subject = clip(_SUBJECTS[kind].render(values), SUBJECT_MAX)
+    env = _environment()
+    subject = clip(_subjects()[kind].render(values), SUBJECT_MAX)
     page = {**values, "subject": subject, "can_opt_out": spec.optional}
-    text = _BLANK_LINES.sub("\n\n", _ENV.get_template(f"{kind}.txt").render(page)).strip() + "\n"
-    html = _ENV.get_template(f"{kind}.html").render(page).strip() + "\n"
+    text = _BLANK_LINES.sub("\n\n", env.get_template(f"{kind}.txt").render(page)).strip() + "\n"
+    html = env.get_template(f"{kind}.html").render(page).strip() + "\n"
     return RenderedEmail(subject=subject, text=text, html=html)

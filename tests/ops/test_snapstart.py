@@ -52,3 +52,30 @@ def test_the_rehearsal_ignores_only_the_snap_start_moto_loses() -> None:
     override = override_tf("http://127.0.0.1:1", ["lambda"])
     assert 'resource "aws_lambda_function" "api" {\n  lifecycle {\n    ignore_changes = [snap_start]\n  }\n}' in override
     assert override.count("snap_start") == 1
+
+
+RESTORE_PROBE = """
+import random, sys, types
+hooks = []
+sys.modules["snapshot_restore_py"] = types.SimpleNamespace(register_after_restore=lambda f, *a: hooks.append(f))
+import lambda_handler
+assert hooks == [random.seed], hooks
+random.seed(1); snapshot = random.random()
+random.seed(1); hooks[0]()  # what the runtime does in each restored sandbox
+print("RESEEDED" if random.random() != snapshot else "SAME")
+"""
+
+
+def test_each_restored_sandbox_reseeds_random(tmp_path: Path) -> None:
+    """Under SnapStart, `random` (retry jitter) would be the snapshot's in every sandbox: the handler module
+    registers random.seed (from os.urandom) with the runtime's after-restore hook; without the hook module
+    (anywhere but Lambda) it registers nothing."""
+    import subprocess
+    import sys
+
+    from tests.jobs.helpers import subprocess_env
+
+    env = subprocess_env("http://127.0.0.1:9", "unused")
+    done = subprocess.run([sys.executable, "-c", RESTORE_PROBE], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "RESEEDED"
