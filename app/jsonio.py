@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,17 +33,65 @@ def parse_json(body: bytes) -> Any:
         raise json.JSONDecodeError(str(exc), text, 0) from exc
 
 
-_string = json.JSONEncoder(ensure_ascii=False).encode
+_string: Callable[[str], str] = json.encoder.encode_basestring  # the C encoder of ensure_ascii=False
+_keys: dict[str, str] = {}  # '"name":' per dict key seen (field names: a small, fixed set)
 
 
-def dumps_exact(value: Any) -> str:
-    """JSON text for plain data; a Decimal becomes its exact digits, e.g. 600.05 (NaN/Infinity refused)."""
-    if isinstance(value, bool) or value is None:
-        return "true" if value is True else "false" if value is False else "null"
-    if isinstance(value, Decimal):
+def _key(name: Any) -> str:
+    if type(name) is not str:  # an Enum key equals its value but prints as str() does: never cached
+        return _string(str(name)) + ":"
+    text = _keys.get(name)
+    if text is None:
+        text = _string(name) + ":"
+        if len(_keys) < 4096:
+            _keys[name] = text
+    return text
+
+
+def _write(value: Any, out: list[str]) -> None:
+    """Append the JSON text of `value` to `out` (one list for the whole document: no nested joins)."""
+    kind = type(value)
+    if kind is str:
+        out.append(_string(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        separator = "{"
+        for name, item in value.items():
+            out.append(separator)
+            out.append(_key(name))
+            _write(item, out)
+            separator = ","
+        out.append("}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        separator = "["
+        for item in value:
+            out.append(separator)
+            _write(item, out)
+            separator = ","
+        out.append("]")
+    elif kind is Decimal:
         if not value.is_finite():
             raise ValueError("non-finite amount")
-        return format(value, "f")
+        out.append(format(value, "f"))
+    elif value is None or value is True or value is False:
+        out.append("null" if value is None else "true" if value else "false")
+    elif kind is int:
+        out.append(str(value))
+    else:
+        out.append(_other(value))
+
+
+def _other(value: Any) -> str:
+    """The rarer types, and subclasses of the common ones (an IntEnum, a str Enum...), as before."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return dumps_exact(Decimal(value))
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
@@ -52,7 +101,14 @@ def dumps_exact(value: Any) -> str:
     if isinstance(value, date):
         return _string(value.isoformat())
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_string(str(key))}:{dumps_exact(item)}" for key, item in value.items()) + "}"
+        return dumps_exact(dict(value))
     if isinstance(value, list | tuple):
-        return "[" + ",".join(dumps_exact(item) for item in value) + "]"
+        return dumps_exact(list(value))
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps_exact(value: Any) -> str:
+    """JSON text for plain data; a Decimal becomes its exact digits, e.g. 600.05 (NaN/Infinity refused)."""
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out)

@@ -12,24 +12,31 @@ Options (each overrides --quick's value):
   --loans N            loans created through the API, 1-10 invitations each, every other one
                        fully funded by its lenders (default 1000; --quick 100)
   --floor-seconds N    how long each endpoint's floor is measured (default 5; --quick 2)
+  --png PATH           the picture of each endpoint's p50/p95 beside its floor's (default docs/bench.png;
+                       --quick: a temporary file)
 
 What it does: starts its own in-memory DynamoDB Local and the app under uvicorn (1 worker,
 DEBUG_DB_METRICS=true, so every response carries X-DB-Requests: the DynamoDB calls the request
-made, counted in the server by a botocore event hook), seeds the data through the API, drives a
-mixed workload (login, create loan, get loan, my-loans, pending, accept, dashboard, profile) from a
-separate process with httpx, stops the app, then measures each endpoint's floor: the same DynamoDB
+made, counted in the server by a botocore event hook), seeds the data through the API (each user
+verifies their email and logs in again, so the token carries the "ev" claim), drives a mixed workload
+(login, create loan, get loan, my-loans, pending, accept, dashboard, profile, and on active loans
+schedule, payoff, repayments, repay, statement) from a separate process with httpx, stops the app,
+then measures each endpoint's floor: the same DynamoDB
 calls issued bare with boto3 against the same DynamoDB Local at the same concurrency (login: plus
 one argon2id verify); see scripts/bench_floor.py. Prints per endpoint: requests, unexpected errors,
 provoked errors (re-accepting an accepted invitation: 409 ALREADY_RESPONDED, asked for on purpose),
 throughput, p50/p95/p99 latency of the successful requests, DynamoDB requests per call, the floor's
 p50 and calls, and endpoint-p50 / floor-p50; then the DynamoDB requests per call against the
-targets in docs/performance.md. Exits 1 when a request failed unexpectedly. Not part of the test suite.
+targets in docs/performance.md; and draws each endpoint's p50/p95 beside its floor's into a PNG
+(docs/bench.png). Exits 1 when a request failed unexpectedly. Not part of the test suite.
+scripts/bench_lambda.py measures each endpoint alone at concurrency 1 (the Lambda-like figures).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import math
 import multiprocessing
 import os
@@ -43,7 +50,9 @@ import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -56,6 +65,7 @@ from scripts.bench_floor import Floor, FloorResult, measure, measure_mix  # noqa
 from scripts.bench_workload import (  # noqa: E402
     ACH,
     JSON_HEADERS,
+    READS,
     WEIGHTS,
     WRITES,
     Sample,
@@ -70,6 +80,7 @@ PASSWORD = "bench-password-0123456789"  # noqa: S105 - a throwaway benchmark acc
 TABLE = "bench"
 QUICK = {"seconds": 10.0, "users": 50, "loans": 100, "floor_seconds": 2.0}
 FULL = {"seconds": 60.0, "users": 500, "loans": 1000, "floor_seconds": 5.0}
+PICTURE = ROOT / "docs" / "bench.png"
 MAX_SECONDS = 1200  # access tokens live 30 minutes (the maximum the app allows); seeding needs a few
 # The DynamoDB requests per call (the most a successful call may make) and latency targets.
 DB_TARGETS = {
@@ -82,8 +93,16 @@ DB_TARGETS = {
     "accept": 3,
     "login": 4,
     "create loan": 1,
+    "schedule": 2,
+    "payoff": 2,
+    "repayments": 2,
+    "statement": 2,
+    "repay": 3,
 }
-DB_TARGET_NOTES = {"create loan": "1 transaction (+ the idempotency record when a key is sent)"}
+DB_TARGET_NOTES = {
+    "create loan": "1 transaction (+ the idempotency record when a key is sent)",
+    "repay": "+3 per retry when two repayments of one loan race",
+}
 READ_RATIO, WRITE_RATIO = 1.5, 2.0
 
 
@@ -113,18 +132,27 @@ def machine() -> list[str]:
 # --- processes ------------------------------------------------------------------------------------
 
 
-def start_app(port: int, ddb_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
+JWT_SECRET = secrets.token_urlsafe(48)  # the app's, chosen here so the seeding can derive each user's verification link
+
+
+def app_env(ddb_url: str) -> dict[str, str]:
+    """The app's environment for every run of this benchmark (uvicorn here, the Mangum handler in bench_lambda.py)."""
+    return {
         **os.environ,
         "ENVIRONMENT": "dev",
         "TABLE_NAME": TABLE,
         "DYNAMODB_ENDPOINT_URL": ddb_url,
-        "JWT_SECRET": secrets.token_urlsafe(48),
+        "JWT_SECRET": JWT_SECRET,
         "ACCESS_TOKEN_TTL_SECONDS": "1800",
         "ACH_LOCAL_KEY": base64.b64encode(os.urandom(32)).decode(),
         "DEBUG_DB_METRICS": "true",
+        "EMAIL_VERIFICATION": "required",
         "LOG_LEVEL": "INFO",  # one JSON access line per request, as in production (to a file here)
     }
+
+
+def start_app(port: int, ddb_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = app_env(ddb_url)
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     command += ["--log-level", "warning", "--no-access-log", "--no-server-header"]
     with log.open("wb") as output:
@@ -160,8 +188,27 @@ def _checked(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-def seed(base_url: str, users: int, loans: int, concurrency: int, rng: random.Random) -> tuple[SeedData, list[Sample]]:
-    """Users, then loans with 1-10 invitations each; every other loan fully funded by its lenders.
+def verification_link_token(client: Any, user_id: str) -> str:
+    """The token of the user's latest `verification_requested` event (what the emailed link carries), derived
+    as the notifications code derives it: from the event's nonce and the app's JWT_SECRET."""
+    from app.auth.service import verification_token
+
+    response = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :event)",
+        ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":event": {"S": "EVENT#"}},
+        ConsistentRead=True,
+    )
+    events = [item for item in response["Items"] if item.get("type", {}).get("S") == "verification_requested"]
+    if not events:
+        raise SystemExit(f"seeding failed: no verification_requested event for user {user_id}")
+    settings = SimpleNamespace(jwt_secret=JWT_SECRET)  # verification_token reads only the secret
+    return verification_token(settings=settings, user_id=user_id, nonce=events[-1]["nonce"]["S"])  # type: ignore[arg-type]
+
+
+def seed(base_url: str, client: Any, users: int, loans: int, concurrency: int, rng: random.Random) -> tuple[SeedData, list[Sample]]:
+    """Users (each verifies their email, then logs in again so the token carries the "ev" claim), then loans
+    with 1-10 invitations each; every other loan fully funded by its lenders (active).
 
     Returns the data the workload needs, and one Sample per registration (register's DynamoDB calls).
     """
@@ -176,7 +223,13 @@ def seed(base_url: str, users: int, loans: int, concurrency: int, rng: random.Ra
             millis = (time.perf_counter() - started) * 1000
             data = _checked(response, f"register {email}")
             registrations.append(Sample("register", response.status_code, millis, int(response.headers.get("x-db-requests", "-1")), False))
-            return {"email": email, "userId": data["user"]["userId"], "token": data["accessToken"]}
+            user_id = data["user"]["userId"]
+            token = verification_link_token(client, user_id)
+            headers = {**JSON_HEADERS, "Authorization": f"Bearer {data['accessToken']}"}
+            _checked(http.post("/auth/verify-email", content=json_text({"token": token}), headers=headers), f"verify {email}")
+            login = json_text({"email": email, "password": PASSWORD})  # a token issued after verification carries "ev"
+            access = _checked(http.post("/auth/login", content=login, headers=JSON_HEADERS), f"login {email}")["accessToken"]
+            return {"email": email, "userId": user_id, "token": access}
 
         people = list(pool.map(register, range(users)))
 
@@ -208,6 +261,13 @@ def seed(base_url: str, users: int, loans: int, concurrency: int, rng: random.Ra
         rng.shuffle(acceptances)  # spread the seeding threads over many loans
         list(pool.map(accept, acceptances))
 
+    # The active loans the servicing endpoints use: those of 500.00 or more, so the workload's repayments
+    # (1.00-20.00 each) never repay one in full (then it would answer 409 LOAN_NOT_ACTIVE, or 422 OVERPAYMENT).
+    amounts = {
+        loan_id: Decimal(str(json.loads(plan[2], parse_float=Decimal)["amount"]))
+        for (loan_id, _, _), plan in zip(created, plans, strict=True)
+    }
+    serviced = [entry for entry in funded if amounts[entry[0]] >= 500] or funded
     visible = [(borrower, loan_id) for loan_id, borrower, _ in created]
     visible += [(rng.choice(lenders), loan_id) for loan_id, _, lenders in created]
     data = SeedData(
@@ -216,6 +276,9 @@ def seed(base_url: str, users: int, loans: int, concurrency: int, rng: random.Ra
         open_invitations=[(lender, loan_id) for loan_id, _, lenders in unfunded for lender in lenders],
         accepted_invitations=acceptances,
         password=PASSWORD,
+        serviced_loans=[(borrower, loan_id) for loan_id, borrower, _ in serviced]
+        + [(lenders[0], loan_id) for loan_id, _, lenders in serviced],
+        borrowed_active=[(borrower, loan_id) for loan_id, borrower, _ in serviced],
     )
     return data, registrations
 
@@ -348,6 +411,52 @@ def report(
     return not result.failures
 
 
+def plot(path: Path, series: dict[str, tuple[list[float], list[float]]], *, title: str) -> None:
+    """A PNG: per endpoint, its p50 and p95 (ms) beside its floor's (endpoint -> (endpoint millis, floor millis))."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(series)
+    rows = [
+        (statistics.median(app), percentile(app, 0.95), statistics.median(floor), percentile(floor, 0.95)) for app, floor in series.values()
+    ]
+    figure, axes = plt.subplots(figsize=(8, 0.42 * len(names) + 1.4), dpi=90)
+    positions = list(range(len(names)))
+    height = 0.38
+    app_p50 = axes.barh([y - height / 2 for y in positions], [r[0] for r in rows], height, color="#1f77b4", label="endpoint p50")
+    axes.barh(
+        [y - height / 2 for y in positions],
+        [r[1] - r[0] for r in rows],
+        height,
+        left=[r[0] for r in rows],
+        color="#aec7e8",
+        label="endpoint p95",
+    )
+    axes.barh([y + height / 2 for y in positions], [r[2] for r in rows], height, color="#7f7f7f", label="floor p50")
+    axes.barh(
+        [y + height / 2 for y in positions],
+        [r[3] - r[2] for r in rows],
+        height,
+        left=[r[2] for r in rows],
+        color="#c7c7c7",
+        label="floor p95",
+    )
+    for bar, (p50, _, floor_p50, _) in zip(app_p50, rows, strict=True):
+        axes.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {p50 / floor_p50:.2f}x", va="center", fontsize=7)
+    axes.set_yticks(positions, names, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel("ms (p50 solid, p95 light; label: p50 / floor p50)", fontsize=8)
+    axes.set_title(title, fontsize=9, pad=22)
+    axes.tick_params(axis="x", labelsize=8)
+    axes.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
 def check_create_items(client: Any, result: WorkloadResult, floor: Floor) -> None:
     """Create loan's transaction size: items in the partitions the endpoint created vs the floor's TransactWriteItems."""
     written = []
@@ -384,6 +493,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, help="users to register (default 500; --quick 50)")
     parser.add_argument("--loans", type=int, help="loans to create, half of them funded (default 1000; --quick 100)")
     parser.add_argument("--floor-seconds", type=float, help="duration of each floor measurement (default 5; --quick 2)")
+    parser.add_argument("--png", type=Path, help=f"where the picture goes (default {PICTURE.relative_to(ROOT)}; --quick: a temporary file)")
     args = parser.parse_args()
     for name, default in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
@@ -393,6 +503,7 @@ def main() -> None:
     if args.users < 12 or args.loans < 2 or args.concurrency < 1:
         parser.error("need at least 12 users (a loan invites up to 10 others), 2 loans and 1 thread")
 
+    load_at_start = os.getloadavg()[0]
     print("machine:")
     for line in machine():
         print(f"  {line}")
@@ -410,7 +521,7 @@ def main() -> None:
         app = start_app(app_port, ddb_url, log)
         base_url = f"http://127.0.0.1:{app_port}"
         started = time.perf_counter()
-        data, registrations = seed(base_url, args.users, args.loans, args.concurrency, random.Random(7))
+        data, registrations = seed(base_url, client, args.users, args.loans, args.concurrency, random.Random(7))
         print(
             f"\nseeded {len(data.users)} users, {args.loans} loans ({len(data.accepted_invitations)} acceptances funding half of them, "
             f"{len(data.open_invitations)} open invitations) in {time.perf_counter() - started:.0f} s",
@@ -429,12 +540,21 @@ def main() -> None:
         app = None
 
         accepts = max(result.accepts, 1)
-        floor = Floor(client, TABLE, data.users, data.visible_loans, PASSWORD, final_accept_share=result.final_accepts / accepts)
+        floor = Floor(
+            client,
+            TABLE,
+            data.users,
+            data.visible_loans,
+            PASSWORD,
+            final_accept_share=result.final_accepts / accepts,
+            serviced_loans=data.serviced_loans,
+            borrowed_active=data.borrowed_active,
+        )
         mix_seconds = args.floor_seconds * len(WEIGHTS)
         print(f"workload done ({elapsed:.0f} s incl. process start); floors: the workload's mix for {mix_seconds:.0f} s ...", flush=True)
         floors = measure_mix(floor, WEIGHTS, args.concurrency, mix_seconds)
         print(f"... then each endpoint alone for {args.floor_seconds:.0f} s ...", flush=True)
-        order = ["get loan", "my-loans", "pending", "dashboard", "profile", "login", "create loan", "accept"]  # reads before writes
+        order = [*READS, *(operation for operation in WEIGHTS if operation in WRITES)]  # reads before writes
         alone = {operation: measure(floor, operation, args.concurrency, args.floor_seconds) for operation in order}
         print(
             f"\nworkload: {args.seconds:.0f} s at concurrency {args.concurrency}, uvicorn 1 worker, DynamoDB Local in memory, "
@@ -443,6 +563,18 @@ def main() -> None:
         )
         clean = report(result, args.seconds, floors, alone, registrations)
         check_create_items(client, result, floor)
+        png = args.png or (log.parent / "bench.png" if args.quick else PICTURE)
+        by_operation: dict[str, list[float]] = defaultdict(list)
+        for sample in ok(result.samples):
+            by_operation[sample.operation].append(sample.millis)
+        load = f"load {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+        plot(
+            png,
+            {operation: (by_operation[operation], floors[operation].millis) for operation in WEIGHTS if by_operation[operation]},
+            title=f"bench.py mixed load: {args.seconds:.0f} s at concurrency {args.concurrency}, uvicorn 1 worker\n{load}; "
+            "floor: the same mix of bare DynamoDB calls",
+        )
+        print(f"\npicture: {png}")
         if not clean:
             print(f"\nthe app's log (JSON lines, tracebacks of 500s): {log}")
     finally:

@@ -24,6 +24,14 @@ What each endpoint does today (DynamoDB calls, in order):
                [final: Put `activated` event]) + GetItem of the live loan (not after a final accept)
   dashboard    Query GSI1 USER#<id> (user + loans) + Query GSI1 INVITE#<email> (lenders only)
   profile      GetItem user
+  schedule     Query the loan partition + GetItem SERVICING#<id>/SCHEDULE (strongly consistent)
+  payoff       the same two reads
+  repayments   Query the loan partition + Query SERVICING#<id> begins_with REPAYMENT#, newest first, Limit 20
+  statement    Query the loan partition + Query every repayment (oldest first, strongly consistent)
+  repay        Query the loan partition + GetItem schedule + TransactWriteItems(Update loan, Update each
+               accepted invitation, Put `repayment_recorded` event, [Put `repaid`], Put repayment, Put schedule,
+               ConditionCheck borrower): the transaction the app's own service builds for that loan in
+               the untimed preparation (app/servicing/service.py, captured before it is sent)
 """
 
 from __future__ import annotations
@@ -50,14 +58,17 @@ from app.auth import repository as auth_repository
 from app.auth import throttle
 from app.auth.passwords import verify_password
 from app.auth.sessions import NewSession
-from app.clock import iso, uuid7
+from app.auth.tokens import Principal
+from app.clock import SystemClock, iso, uuid7
 from app.db import keys
+from app.db.dynamo import Dynamo
 from app.db.expressions import Operation, deserialize_item, serialize_item, transaction_item, with_expressions
 from app.db.metrics import counting_requests
 from app.db.table import GSI1_NAME, PARTITION_KEY, SORT_KEY
 from app.loans import transitions
 from app.loans.items import NewLoan, ach_item, new_loan_items
 from app.loans.records import LoanRecord
+from app.servicing import service as servicing_service
 from app.users import service as users_service
 
 _serializer = TypeSerializer()
@@ -127,8 +138,11 @@ class Floor:
         visible_loans: list[tuple[int, str]],
         password: str,
         final_accept_share: float,
+        serviced_loans: list[tuple[int, str]] | None = None,
+        borrowed_active: list[tuple[int, str]] | None = None,
     ) -> None:
         self.client, self.table, self.users, self.visible_loans = client, table, users, visible_loans
+        self.serviced_loans, self.borrowed_active = serviced_loans or [], borrowed_active or []
         self.password, self.final_accept_share = password, final_accept_share
         self.names = {user["userId"]: f"Bench User{n}" for n, user in enumerate(users)}
         self.transaction_items: dict[str, list[int]] = defaultdict(list)  # operation -> items per TransactWriteItems
@@ -377,6 +391,81 @@ class Floor:
         user = rng.choice(self.users)
         return lambda: self._discard(self._get(keys.user_key(user["userId"])))
 
+    # --- servicing -----------------------------------------------------------------------------
+
+    def schedule(self, rng: random.Random) -> Callable[[], None]:
+        _, loan_id = rng.choice(self.serviced_loans)
+        return lambda: self._schedule(loan_id)
+
+    payoff = schedule  # the same two reads; the payoff arithmetic is the app's share
+
+    def _schedule(self, loan_id: str) -> None:
+        self._loan_partition(loan_id)
+        self._get(keys.schedule_key(loan_id))
+
+    def _repayment_query(self, loan_id: str, *, newest_first: bool, limit: int | None) -> list[Raw]:
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :repayment)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": _item({":pk": keys.servicing_partition(loan_id), ":repayment": keys.REPAYMENT}),
+            "ScanIndexForward": not newest_first,
+        }
+        if limit is None:
+            params["ConsistentRead"] = True
+        return self._query(limit=limit, **params)
+
+    def repayments(self, rng: random.Random) -> Callable[[], None]:
+        _, loan_id = rng.choice(self.serviced_loans)
+        return lambda: self._repayments(loan_id, newest_first=True, limit=PAGE)
+
+    def statement(self, rng: random.Random) -> Callable[[], None]:
+        _, loan_id = rng.choice(self.serviced_loans)
+        return lambda: self._repayments(loan_id, newest_first=False, limit=None)
+
+    def _repayments(self, loan_id: str, *, newest_first: bool, limit: int | None) -> None:
+        self._loan_partition(loan_id)
+        self._repayment_query(loan_id, newest_first=newest_first, limit=limit)
+
+    def repay(self, rng: random.Random) -> Callable[[], None]:
+        """A loan of this thread's own (no two floor threads repay one loan), its transaction built by the app (untimed)."""
+        worker, workers = getattr(self._local, "worker", 0), getattr(self._local, "workers", 1)
+        mine = self.borrowed_active[worker::workers] or self.borrowed_active
+        borrower_index, loan_id = rng.choice(mine)
+        borrower = self.users[borrower_index]
+        operations = self._repayment_operations(borrower, loan_id, Decimal(rng.randint(100, 2000)) / 100)
+        return lambda: self._repay(loan_id, operations)
+
+    def _repayment_operations(self, borrower: dict[str, str], loan_id: str, amount: Decimal) -> list[Operation]:
+        captured: list[Operation] = []
+
+        class Captured(Exception):
+            pass
+
+        def capture(operations: list[Operation]) -> None:
+            captured.extend(operations)
+            raise Captured
+
+        db = Dynamo(self.client, self.table, b"floor-cursor-secret-0123456789ab")
+        db.transact_write = capture  # type: ignore[method-assign]
+        try:
+            servicing_service._record(
+                db=db,
+                clock=SystemClock(),
+                borrower=Principal(user_id=borrower["userId"], email=borrower["email"], email_verified=True),
+                loan_id=loan_id,
+                amount=amount.quantize(Decimal("0.01")),
+                request_id=str(uuid.uuid4()),
+                completion=None,
+            )
+        except Captured:
+            return captured
+        raise RuntimeError("the repayment did not reach its transaction")
+
+    def _repay(self, loan_id: str, operations: list[Operation]) -> None:
+        self._loan_partition(loan_id)
+        self._get(keys.schedule_key(loan_id))
+        self._commit(operations)
+
 
 FLOOR_OPERATIONS = {
     "login": "login",
@@ -387,6 +476,11 @@ FLOOR_OPERATIONS = {
     "accept": "accept",
     "dashboard": "dashboard",
     "profile": "profile",
+    "schedule": "schedule",
+    "payoff": "payoff",
+    "repayments": "repayments",
+    "statement": "statement",
+    "repay": "repay",
 }
 
 
@@ -419,6 +513,7 @@ def measure_mix(floor: Floor, weights: dict[str, int], concurrency: int, seconds
 
     def worker(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
+        floor._local.worker, floor._local.workers = number, concurrency
         while time.monotonic() < deadline:
             operation = rng.choices(names, weights=shares)[0]
             result = results[operation]

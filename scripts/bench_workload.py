@@ -12,7 +12,7 @@ import json
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,8 +27,14 @@ WEIGHTS = {
     "accept": 15,
     "dashboard": 15,
     "profile": 10,
+    "schedule": 6,
+    "payoff": 6,
+    "repayments": 6,
+    "repay": 6,
+    "statement": 6,
 }
-WRITES = frozenset({"login", "create loan", "accept"})
+WRITES = frozenset({"login", "create loan", "accept", "repay"})
+READS = ("get loan", "my-loans", "pending", "dashboard", "profile", "schedule", "payoff", "repayments", "statement")
 ACH = {"accountHolderName": "Bench Lender", "routingNumber": "021000021", "accountNumber": "000123456789", "accountType": "checking"}
 REACCEPT_SHARE = 0.1  # this share of accepts re-accepts an accepted invitation on purpose: a provoked 409
 PROVOKED = {"accept": {(409, "ALREADY_RESPONDED")}}  # the only errors the workload asks for
@@ -64,6 +70,12 @@ def loan_body(rng: random.Random, lender_emails: list[str], purpose: str) -> str
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+SERVICING_PATHS = {
+    "schedule": "/schedule",
+    "payoff": "/payoff",
+    "repayments": "/repayments?limit=20",
+    "statement": "/statement?format=json",
+}
 
 
 @dataclass
@@ -85,6 +97,8 @@ class SeedData:
     open_invitations: list[tuple[int, str]]  # (lender index, loan id) still "invited" on a pending loan
     accepted_invitations: list[tuple[int, str]]  # (lender index, loan id) already accepted during the seeding
     password: str
+    serviced_loans: list[tuple[int, str]] = field(default_factory=list)  # (borrower or accepted lender, loan id) of active loans
+    borrowed_active: list[tuple[int, str]] = field(default_factory=list)  # (borrower index, loan id) of active loans
 
 
 @dataclass
@@ -167,8 +181,15 @@ class Workload:
             self._accept(http, rng)
         elif operation == "dashboard":
             self._call(http, operation, "GET", "/user/dashboard", headers=self._headers(me))
-        else:
+        elif operation == "profile":
             self._call(http, operation, "GET", "/user/profile", headers=self._headers(me))
+        elif operation == "repay":
+            borrower, loan_id = rng.choice(self.seed.borrowed_active)
+            body = json_text({"amount": cents(rng.randint(100, 2000))})  # 1.00 .. 20.00: never the payoff of a seeded loan
+            self._call(http, operation, "POST", f"/loans/{loan_id}/repayments", content=body, headers=self._headers(borrower, body=True))
+        else:
+            viewer, loan_id = rng.choice(self.seed.serviced_loans)
+            self._call(http, operation, "GET", f"/loans/{loan_id}{SERVICING_PATHS[operation]}", headers=self._headers(viewer))
 
     def _accept(self, http: httpx.Client, rng: random.Random) -> None:
         with self.lock:
