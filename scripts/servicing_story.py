@@ -1,8 +1,10 @@
 """Walk the servicing story against a running API and print what each lender received.
 
-    .venv/bin/python scripts/servicing_story.py --base-url http://127.0.0.1:8000
+    .venv/bin/python scripts/servicing_story.py --base-url http://127.0.0.1:8000 --mail-url http://127.0.0.1:1080
 
-Registers a borrower and three lenders, creates a 1,000.00 loan at 12% over 12 months funded
+Registers a borrower and three lenders and verifies each email by the link the worker sent (read from
+MailDev's API, as scripts/dev.sh runs it; --mail-url "" skips this, for a server with
+EMAIL_VERIFICATION=off), creates a 1,000.00 loan at 12% over 12 months funded
 600/250/150, accepts it (activated), reads the schedule, records three repayments (one installment,
 one with a prepayment, then the payoff amount) and prints every figure, with the DynamoDB requests of
 each call when the server runs with DEBUG_DB_METRICS=true; then the borrower's and a lender's CSV
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -35,6 +39,21 @@ def call(client: httpx.Client, method: str, url: str, token: str | None = None, 
     return json.loads(response.text, parse_float=Decimal) if response.text else None
 
 
+def verify_by_link(client: httpx.Client, mail_url: str, email: str, token: str) -> None:
+    """Open the verification link the worker emailed to `email` (MailDev's REST API lists every email it caught)."""
+    deadline = time.monotonic() + 20  # the worker reads the stream every second
+    while time.monotonic() < deadline:
+        caught = httpx.get(f"{mail_url}/email", timeout=5).json()
+        for message in reversed(caught):
+            if any(to.get("address") == email for to in message.get("to", [])):
+                found = re.search(r"verify-email\?token=([\w-]+)", message.get("text") or "")
+                if found:
+                    call(client, "POST", "/auth/verify-email", token, {"token": found.group(1)})
+                    return
+        time.sleep(0.5)
+    raise SystemExit(f"no verification email for {email} at {mail_url} (is the worker running?)")
+
+
 def money(value: str) -> str:
     return f"__{value}__"  # written as a bare JSON number
 
@@ -42,6 +61,7 @@ def money(value: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--mail-url", default="http://127.0.0.1:1080", help='MailDev\'s web address ("" to skip verifying)')
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:6]
     with httpx.Client(base_url=args.base_url, timeout=30) as client:
@@ -50,6 +70,9 @@ def main() -> None:
             body = {"email": f"{name}-{tag}@example.com", "password": PASSWORD, "firstName": name.title(), "lastName": "Story"}
             people[name] = call(client, "POST", "/auth/register", body=body)
         token = {name: person["accessToken"] for name, person in people.items()}
+        if args.mail_url:
+            for name, person in people.items():
+                verify_by_link(client, args.mail_url.rstrip("/"), person["user"]["email"], token[name])
         ids = {person["user"]["userId"]: name for name, person in people.items()}
         shares = {"lou": "600", "max": "250", "ned": "150"}
         loan = call(
