@@ -20,6 +20,7 @@ from app.db.schema_admin import drop_table, ensure_table
 from app.main import create_app
 from tests.support.backend import backend_name, dynamodb_endpoint
 from tests.support.clock import FakeClock
+from tests.support.smtp import SmtpServer, free_port
 
 TEST_ORIGIN = "https://app.example.com"
 
@@ -51,6 +52,15 @@ def table_name(request: pytest.FixtureRequest, ddb_client: Any) -> Iterator[str]
     ensure_table(ddb_client, name)
     yield name
     drop_table(ddb_client, name)
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server in this process for the module (the worker and the email tests send to it)."""
+    server = SmtpServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

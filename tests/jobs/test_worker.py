@@ -24,16 +24,7 @@ from app.db.dynamo import Dynamo
 from app.db.keys import loan_key
 from tests.jobs.helpers import PYTHON, loan_already_due, subprocess_env
 from tests.support.clock import FakeClock
-from tests.support.smtp import SmtpServer, free_port
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    """The worker also drains the table's stream and sends its emails: to this server."""
-    server = SmtpServer(port=free_port())
-    server.start()
-    yield server
-    server.stop()
+from tests.support.smtp import SmtpServer
 
 
 def mail_env(smtp: SmtpServer) -> dict[str, str]:

@@ -15,21 +15,13 @@ from app.db.streams import StreamReader, latest_stream_arn, streams_client
 from app.worker import drain
 from tests.conftest import make_settings
 from tests.support.clock import FakeClock
-from tests.support.smtp import Inbox, Received, SmtpServer, free_port
+from tests.support.smtp import Inbox, Received, SmtpServer
 
 __all__ = ["Inbox", "Received"]
 
 APP_URL = "https://app.example.com"
 
 pytestmark = pytest.mark.dynamodb_local
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(port=free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
