@@ -45,15 +45,8 @@ TABLE = "coldstart"
 # SnapStart snapshot still runs), then from its first line to the answered event (import + first event),
 # then the CPU milliseconds the process used in all (user + system, interpreter start included).
 CPU = "import resource as _r; _u = _r.getrusage(_r.RUSAGE_SELF); print((_u.ru_utime + _u.ru_stime) * 1000)"
-
-OURS = f"""
-import time
-started = time.perf_counter()
-import json, sys
-sys.path.insert(0, {str(ROOT)!r})
-import lambda_handler
-handler = lambda_handler.handler  # built during init, as the runtime looks the handler up then
-event = json.load(open({str(EVENT)!r}))
+# The end every program shares: answer the event with `handler`, then print the three figures above.
+ANSWER = f"""event = json.load(open({str(EVENT)!r}))
 ready = time.perf_counter()
 result = handler(event, None)
 elapsed = (time.perf_counter() - started) * 1000
@@ -62,6 +55,15 @@ print((time.perf_counter() - ready) * 1000)
 print(elapsed)
 {CPU}
 """
+
+OURS = f"""
+import time
+started = time.perf_counter()
+import json, sys
+sys.path.insert(0, {str(ROOT)!r})
+import lambda_handler
+handler = lambda_handler.handler  # built during init, as the runtime looks the handler up then
+{ANSWER}"""
 
 BASELINE = f"""
 import time
@@ -83,15 +85,7 @@ def health():
     clients[0].get_item(TableName=os.environ["TABLE_NAME"], Key={{"PK": {{"S": "HEALTH#probe"}}, "SK": {{"S": "HEALTH#probe"}}}})
     return {{"status": "ok"}}
 handler = Mangum(app, lifespan="off")
-event = json.load(open({str(EVENT)!r}))
-ready = time.perf_counter()
-result = handler(event, None)
-elapsed = (time.perf_counter() - started) * 1000
-assert result["statusCode"] == 200, result
-print((time.perf_counter() - ready) * 1000)
-print(elapsed)
-{CPU}
-"""
+{ANSWER}"""
 
 FASTAPI_ONLY = f"""
 import time
@@ -104,15 +98,7 @@ app = FastAPI()
 def health():
     return {{"status": "ok"}}
 handler = Mangum(app, lifespan="off")
-event = json.load(open({str(EVENT)!r}))
-ready = time.perf_counter()
-result = handler(event, None)
-elapsed = (time.perf_counter() - started) * 1000
-assert result["statusCode"] == 200, result
-print((time.perf_counter() - ready) * 1000)
-print(elapsed)
-{CPU}
-"""
+{ANSWER}"""
 
 BARE = f"print(0.0)\nprint(0.0)\n{CPU}"
 OURS_NAME, BASELINE_NAME = "ours: lambda_handler + /health", "baseline: FastAPI+Mangum+botocore"
