@@ -1,4 +1,8 @@
-"""Shared request dependencies: settings, the table, the clock, and the parameters several domains take."""
+"""Shared request dependencies: settings, the table, the clock, and the parameters several domains take.
+
+The three getters only read app state: they are `async def` so FastAPI calls them on the event loop
+(a `def` dependency costs a hop to a worker thread, more than their work).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from app.config import Settings
 from app.db.dynamo import Dynamo
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Dynamo:
+async def get_db(request: Request) -> Dynamo:
     db: Dynamo = request.app.state.resources.db
     return db
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 

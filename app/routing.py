@@ -1,14 +1,13 @@
 """JSON parsing for every route: exact decimals, no duplicate keys, JSON content type only.
 
 Also where a route's synchronous code runs. FastAPI runs every `def` endpoint and every `def`
-dependency in a worker thread, one hop each (4-6 per request here), which is most of a cheap read's
-cost on Lambda (measured in docs/performance.md). JsonRoute runs:
-- the dependencies listed in `_never_block` (reading app state, verifying the HS256 token: no I/O) on
-  the event loop, always: a thread hop costs more than their work;
-- the endpoint and the other sync dependencies (they call DynamoDB) in the worker thread pool as
-  before, except under the Lambda adapter (Mangum puts `aws.event` in the scope): an execution
-  environment serves one request at a time, so nothing waits behind a blocking call there, and they
-  run on the event loop too (no thread is started per invocation either).
+dependency in a worker thread, one hop each, which was most of a cheap read's cost on Lambda
+(measured in docs/performance.md). The dependencies that do no I/O (reading app state, verifying the
+HS256 token) are `async def` where they are declared, so they run on the event loop. JsonRoute runs
+the endpoint and the other sync dependencies (they call DynamoDB or KMS) in the worker thread pool
+as before, except under the Lambda adapter (Mangum puts `aws.event` in the scope): an execution
+environment serves one request at a time, so nothing waits behind a blocking call there, and they
+run on the event loop too (no thread is started per invocation either).
 """
 
 from __future__ import annotations
@@ -100,26 +99,16 @@ def _exact_json_endpoint(endpoint: Callable[..., Any], status_code: int) -> Call
     return exact_sync
 
 
-@functools.cache
-def _never_block() -> frozenset[Callable[..., Any]]:
-    """The sync dependencies that do no I/O: run on the event loop (imported late: they import the routers' modules' deps)."""
-    from app.auth.dependencies import get_current_user
-    from app.dependencies import get_clock, get_db, get_settings_dep
-
-    return frozenset({get_settings_dep, get_db, get_clock, get_current_user})
-
-
 _async_versions: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def _async_version(function: Callable[..., Any]) -> Callable[..., Any]:
     """One coroutine function per sync dependency (one object, so FastAPI's per-request cache still solves it once)."""
     if function not in _async_versions:
-        inline = function in _never_block()
 
         @functools.wraps(function)
         async def dependency(**values: Any) -> Any:
-            return function(**values) if inline else await _run_sync(function, values)
+            return await _run_sync(function, values)
 
         _async_versions[function] = dependency
     return _async_versions[function]
