@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import api_router
+from app.api import ROUTERS
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db.dynamo import Dynamo
@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = state.clock
     app.state.resources = state
     install_error_handlers(app)
-    app.include_router(api_router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_openapi(app)
     install_offline_docs(app)
     cors = CorsPolicy(
