@@ -13,8 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.auth.tokens import verify_access_token
 from app.clock import epoch
 from app.config import Settings
+from app.errors import Unauthenticated
 from tests.auth.conftest import assert_unauthenticated, bearer, register
 from tests.support.clock import FakeClock
 
@@ -200,3 +202,21 @@ def test_a_not_before_that_is_not_a_whole_number_is_refused(
     settings: Settings = app.state.settings
     claims = claims_for(settings, clock, account["user"], nbf=nbf)
     assert_unauthenticated(client.get(PROTECTED, headers=bearer(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))))
+
+
+def test_a_token_already_verified_is_still_checked_against_the_secret_audience_and_clock(
+    client: TestClient, app: FastAPI, clock: FakeClock, account: dict[str, Any]
+) -> None:
+    """The claims of a verified token are remembered; another secret, audience or issuer, and the time checks, still refuse it."""
+    settings: Settings = app.state.settings
+    token = account["accessToken"]
+    assert client.get(PROTECTED, headers=bearer(token)).status_code == 200  # verified once: remembered
+    assert verify_access_token(settings=settings, token=token, now=clock.now()).user_id == account["user"]["userId"]
+    for changes in ({"jwt_secret": "another-secret-that-is-long-enough-for-hs256"}, {"jwt_audience": "other"}, {"jwt_issuer": "other"}):
+        with pytest.raises(Unauthenticated):
+            verify_access_token(settings=settings.model_copy(update=changes), token=token, now=clock.now())
+    with pytest.raises(Unauthenticated):
+        verify_access_token(settings=settings, token=token, now=clock.now() + timedelta(seconds=account["expiresIn"]))
+    with pytest.raises(Unauthenticated):  # issued "later" than now beyond the leeway
+        verify_access_token(settings=settings, token=token, now=clock.now() - timedelta(minutes=5))
+    assert client.get(PROTECTED, headers=bearer(token)).status_code == 200
