@@ -44,9 +44,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = vars(record)  # `extra=` values are set as the record's attributes
         for name in LOGGED_FIELDS:
-            if hasattr(record, name):
-                line[name] = getattr(record, name)
+            if name in fields:
+                line[name] = fields[name]
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
