@@ -151,9 +151,10 @@ def app_env(ddb_url: str) -> dict[str, str]:
     }
 
 
-def start_app(port: int, ddb_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_app(port: int, ddb_url: str, log: Path, target: str = "app.main:app") -> subprocess.Popen[bytes]:
+    """`target` (the API by default) under uvicorn, 1 worker, on `port`; returns once GET /health answers 200."""
     env = app_env(ddb_url)
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     command += ["--log-level", "warning", "--no-access-log", "--no-server-header"]
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)

@@ -15,9 +15,15 @@ all three alike:
   in-process   `lambda_handler.handler(event, context)` with an API Gateway HTTP API (v2) event built
                here: Mangum -> the ASGI app -> DynamoDB Local, what a warm Lambda invocation runs
                (minus the runtime's own poll loop); the app's JSON access line goes to a file
-  http         the same request over HTTP to the app under uvicorn (1 worker), one keep-alive client
+  http         the same request over HTTP to the app under uvicorn (1 worker), one keep-alive urllib3
+               connection (the HTTP client botocore itself uses, so the floor's calls and these pay
+               the same client code)
+  hop          the same request over HTTP to scripts/bare_asgi.py under uvicorn, served the same way:
+               one HTTP round trip with nothing behind it, which the http path pays on top of the
+               in-process one and no endpoint can avoid
 
-and prints p50/p95/p99 and the p50 ratio of each path against the floor. Then (item 7 of issue 19)
+and prints p50/p95/p99 and the p50 ratio of each path against the floor; for the http path also
+against the floor plus the hop (what the app adds beyond its DynamoDB calls and the HTTP round trip). Then (item 7 of issue 19)
 replays bench.py's mixed workload through the handler in a fresh process (no uvicorn, no floor code
 imported), one request at a time, and prints its peak RSS (VmHWM; and resource.getrusage) against the Lambda
 memory size configured in terraform (var.lambda_memory_mb; peak RSS: see scripts/bench_memory.py). `--profile PATH` also writes a cProfile
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import logging
 import os
 import pstats
@@ -42,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import urllib3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,6 +105,7 @@ class Timings:
     millis: list[float] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    inside: list[float] = field(default_factory=list)  # the app's own duration_ms of the same requests (its access log)
 
     def p(self, share: float) -> float:
         return bench.percentile(self.millis, share)
@@ -107,9 +115,10 @@ class Timings:
         return statistics.median(self.millis) if self.millis else float("nan")
 
 
-def drive(
-    call: Callable[[str, str, dict[str, str], str | None], tuple[int, int, str]], operation: str, data: SeedData, seconds: float, seed: int
-) -> Timings:
+Caller = Callable[[str, str, dict[str, str], str | None], tuple[int, int, str]]
+
+
+def drive(call: Caller, operation: str, data: SeedData, seconds: float, seed: int) -> Timings:
     """One request at a time for `seconds`; `call` answers (status, X-DB-Requests, body head)."""
     rng, timings = random.Random(seed), Timings()
     deadline = time.monotonic() + seconds
@@ -130,6 +139,27 @@ def merge(into: Timings, part: Timings) -> None:
     into.millis += part.millis
     into.calls += part.calls
     into.errors += part.errors
+    into.inside += part.inside
+
+
+def logged(log: Path, call: Caller, operation: str, data: SeedData, seconds: float, seed: int) -> Timings:
+    """drive(...), with the duration_ms of the 2xx access lines the app wrote to `log` meanwhile (each line is flushed)."""
+    start = log.stat().st_size
+    timings = drive(call, operation, data, seconds, seed)
+    with log.open("rb") as lines:
+        lines.seek(start)
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # not an access line (uvicorn's own)
+            if isinstance(record, dict) and "duration_ms" in record and 200 <= (record.get("status") or 0) < 300:
+                timings.inside.append(float(record["duration_ms"]))
+    return timings
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 # --- memory ---------------------------------------------------------------------------------------
@@ -164,9 +194,9 @@ def main() -> None:
     print("machine:")
     for line in bench.machine():
         print(f"  {line}")
-    ddb_port, app_port = dynamodb_local.free_port(), dynamodb_local.free_port()
+    ddb_port, app_port, bare_port = dynamodb_local.free_port(), dynamodb_local.free_port(), dynamodb_local.free_port()
     ddb = dynamodb_local.start(ddb_port)
-    app = None
+    app = bare = None
     workdir = Path(tempfile.mkdtemp(prefix="bench-lambda-"))
     try:
         ddb_url = f"http://127.0.0.1:{ddb_port}"
@@ -175,7 +205,9 @@ def main() -> None:
 
         client = make_client(region="us-east-1", endpoint_url=ddb_url)
         ensure_table(client, bench.TABLE)
-        app = bench.start_app(app_port, ddb_url, workdir / "uvicorn.log")
+        app_log = workdir / "uvicorn.log"  # uvicorn's output: the app's JSON access lines
+        app = bench.start_app(app_port, ddb_url, app_log)
+        bare = bench.start_app(bare_port, ddb_url, workdir / "bare.log", target="scripts.bare_asgi:app")
         base_url = f"http://127.0.0.1:{app_port}"
         started = time.perf_counter()
         data, _ = bench.seed(base_url, client, args.users, args.loans, 8, random.Random(7))
@@ -186,37 +218,45 @@ def main() -> None:
         import lambda_handler
 
         handler = lambda_handler.handler
-        access_log = (workdir / "handler-access.log").open("w")
+        handler_log = workdir / "handler-access.log"
+        access_log = handler_log.open("w")
         for log_handler in logging.getLogger("app").handlers:
             if isinstance(log_handler, logging.StreamHandler):
                 log_handler.setStream(access_log)
         handler_client = HandlerClient(handler)
-        http = httpx.Client(base_url=base_url, timeout=30)
+        pools = [urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, timeout=30, retries=False) for port in (app_port, bare_port)]
 
         def in_process(method: str, path: str, headers: dict[str, str], body: str | None) -> tuple[int, int, str]:
             response = handler_client.request(method, path, content=body, headers=headers)
             return response.status_code, int(response.headers.get("x-db-requests", -1)), response.text
 
-        def over_http(method: str, path: str, headers: dict[str, str], body: str | None) -> tuple[int, int, str]:
-            response = http.request(method, path, content=body, headers=headers)
-            return response.status_code, int(response.headers.get("x-db-requests", -1)), response.text
+        def over(pool: urllib3.HTTPConnectionPool) -> Caller:
+            def call(method: str, path: str, headers: dict[str, str], body: str | None) -> tuple[int, int, str]:
+                response = pool.urlopen(method, path, body=body, headers=headers)
+                return response.status, int(response.headers.get("x-db-requests", -1)), response.data.decode()
+
+            return call
+
+        over_http, hop = over(pools[0]), over(pools[1])
 
         floor = Floor(client, bench.TABLE, data.users, data.visible_loans, bench.PASSWORD, 0.1, data.serviced_loans, data.borrowed_active)
         for operation in endpoints:  # warm every path once (first-request work is a cold start's, not a request's)
             drive(in_process, operation, data, 0.2, 1)
             drive(over_http, operation, data, 0.2, 1)
+            drive(hop, operation, data, 0.2, 1)
             measure(floor, operation, 1, 0.2)
 
         results: dict[str, dict[str, Timings]] = {}
         load = os.getloadavg()
         started = time.perf_counter()
         for operation in endpoints:
-            paths = {"floor": Timings(), "in-process": Timings(), "http": Timings()}
+            paths = {"floor": Timings(), "in-process": Timings(), "http": Timings(), "hop": Timings()}
             for round_number in range(ROUNDS):
                 floor_result = measure(floor, operation, 1, args.seconds, seed=round_number)
                 merge(paths["floor"], Timings(floor_result.millis, floor_result.calls, floor_result.errors[:5]))
-                merge(paths["in-process"], drive(in_process, operation, data, args.seconds, 100 + round_number))
-                merge(paths["http"], drive(over_http, operation, data, args.seconds, 200 + round_number))
+                merge(paths["in-process"], logged(handler_log, in_process, operation, data, args.seconds, 100 + round_number))
+                merge(paths["http"], logged(app_log, over_http, operation, data, args.seconds, 200 + round_number))
+                merge(paths["hop"], drive(hop, operation, data, args.seconds, 200 + round_number))
             results[operation] = paths
             print(f"  {operation}: done", flush=True)
         load_after = os.getloadavg()
@@ -226,12 +266,12 @@ def main() -> None:
             f"({time.perf_counter() - started:.0f} s); load average {load[0]:.2f} before, {load_after[0]:.2f} after\n"
         )
         header = ["endpoint", "floor p50", "floor DDB", "in-process p50", "p95", "p99", "DDB", "ratio", "http p50", "p95", "p99", "ratio"]
-        header += ["target", "met (in-process / http)"]
+        header += ["hop p50", "http / (floor + hop)", "target", "met (in-process / http beyond the hop)"]
         rows = []
         for operation, paths in results.items():
             floor_p50 = paths["floor"].p50
             target = bench.WRITE_RATIO if operation in WRITES else bench.READ_RATIO
-            ratios = [paths[name].p50 / floor_p50 for name in ("in-process", "http")]
+            ratios = [paths["in-process"].p50 / floor_p50, paths["http"].p50 / (floor_p50 + paths["hop"].p50)]
             rows.append(
                 [
                     operation,
@@ -245,6 +285,8 @@ def main() -> None:
                     f"{paths['http'].p50:.2f}",
                     f"{paths['http'].p(0.95):.2f}",
                     f"{paths['http'].p(0.99):.2f}",
+                    f"{paths['http'].p50 / floor_p50:.2f}",
+                    f"{paths['hop'].p50:.2f}",
                     f"{ratios[1]:.2f}",
                     f"<= {target:.1f}",
                     " / ".join("yes" if ratio <= target else "NO" for ratio in ratios),
@@ -252,9 +294,31 @@ def main() -> None:
             )
         bench.table(header, rows)
         print(
-            "\n(ms; ratio = p50 / floor p50; requests per path: "
+            "\n(ms; ratio = p50 / floor p50; hop: the same requests to a bare ASGI app under uvicorn; requests per path: "
             + ", ".join(f"{op} {len(p['in-process'].millis)}" for op, p in results.items())
             + ")"
+        )
+        print(
+            "\nWhere each path's time goes (p50, ms). \"app\" is the app's own duration_ms from its access log (from the "
+            "outermost middleware in to the response out): in process, Mangum and the event are outside it; over HTTP, the "
+            "HTTP round trip (the hop) and uvicorn. Under uvicorn a `def` endpoint runs in the worker thread pool (one "
+            "process serves concurrent requests); under the Lambda adapter it runs on the event loop.\n"
+        )
+        bench.table(
+            ["endpoint", "floor", "in-process", "app (in-process)", "http", "hop", "app (uvicorn)", "app: uvicorn - in-process"],
+            [
+                [
+                    operation,
+                    f"{paths['floor'].p50:.2f}",
+                    f"{paths['in-process'].p50:.2f}",
+                    f"{median(paths['in-process'].inside):.2f}",
+                    f"{paths['http'].p50:.2f}",
+                    f"{paths['hop'].p50:.2f}",
+                    f"{median(paths['http'].inside):.2f}",
+                    f"{median(paths['http'].inside) - median(paths['in-process'].inside):+.2f}",
+                ]
+                for operation, paths in results.items()
+            ],
         )
         for operation, paths in results.items():
             for name, timings in paths.items():
@@ -278,9 +342,11 @@ def main() -> None:
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(60)
             args.profile.write_text(text.getvalue())
             print(f"profile (cProfile, cumulative): {args.profile}")
-        http.close()
-        bench.stop(app)
-        app = None
+        for pool in pools:
+            pool.close()
+        for server in (app, bare):
+            bench.stop(server)
+        app = bare = None
 
         memory = replay_in_fresh_process(env, data, args.memory_seconds)
         configured = lambda_memory_mb()
@@ -300,8 +366,9 @@ def main() -> None:
         for failure in memory["failures"]:
             print(f"  failure: {failure}")
     finally:
-        if app is not None:
-            bench.stop(app)
+        for server in (app, bare):
+            if server is not None:
+                bench.stop(server)
         ddb.terminate()
         ddb.wait(timeout=10)
 
