@@ -151,11 +151,17 @@ def app_env(ddb_url: str) -> dict[str, str]:
     }
 
 
-def start_app(port: int, ddb_url: str, log: Path, target: str = "app.main:app") -> subprocess.Popen[bytes]:
-    """`target` (the API by default) under uvicorn, 1 worker, on `port`; returns once GET /health answers 200."""
-    env = app_env(ddb_url)
+def uvicorn_command(target: str, port: int) -> list[str]:
+    """`target` under uvicorn, 1 worker, on `port`, logging only warnings (the app writes its own access lines)."""
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    command += ["--log-level", "warning", "--no-access-log", "--no-server-header"]
+    return [*command, "--log-level", "warning", "--no-access-log", "--no-server-header"]
+
+
+def start_app(port: int, ddb_url: str, log: Path, command: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """`command` (the API under uvicorn by default) with the app's environment, its output to `log`;
+    returns once GET /health on `port` answers 200."""
+    env = app_env(ddb_url)
+    command = command or uvicorn_command("app.main:app", port)
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

@@ -9,21 +9,25 @@ On Lambda each execution environment serves one request at a time, so the app's 
 not hidden behind (or inflated by) other requests sharing the interpreter, as it is under
 scripts/bench.py's mixed load. This script seeds like bench.py (through the API under uvicorn, every
 user verified), then for each endpoint runs, in interleaved rounds so a change of machine load hits
-all three alike:
+all paths alike:
 
   floor        the endpoint's bare DynamoDB calls (scripts/bench_floor.py), one thread
   in-process   `lambda_handler.handler(event, context)` with an API Gateway HTTP API (v2) event built
                here: Mangum -> the ASGI app -> DynamoDB Local, what a warm Lambda invocation runs
                (minus the runtime's own poll loop); the app's JSON access line goes to a file
-  http         the same request over HTTP to the app under uvicorn (1 worker), one keep-alive urllib3
-               connection (the HTTP client botocore itself uses, so the floor's calls and these pay
-               the same client code)
-  hop          the same request over HTTP to scripts/bare_asgi.py under uvicorn, served the same way:
-               one HTTP round trip with nothing behind it, which the http path pays on top of the
-               in-process one and no endpoint can avoid
+  lambda http  the same request over HTTP to scripts/lambda_http.py, which turns it into the same
+               event for the same handler, one request at a time (as `sam local` or the runtime
+               interface emulator serve a function): the Lambda execution model over HTTP
+  uvicorn      the same request over HTTP to the app under uvicorn (1 worker: the local server,
+               where a `def` endpoint runs in the worker thread pool)
+  lambda hop,  the same request to each of those servers answering {} with nothing behind it
+  uvicorn hop  (lambda_http.py --bare, scripts/bare_asgi.py under the same uvicorn): the HTTP round
+               trip alone, which a path over HTTP pays on top of the in-process one
 
-and prints p50/p95/p99 and the p50 ratio of each path against the floor; for the http path also
-against the floor plus the hop (what the app adds beyond its DynamoDB calls and the HTTP round trip). Then (item 7 of issue 19)
+Every HTTP path uses one keep-alive urllib3 connection: the HTTP client botocore itself uses, so
+the floor's calls and these pay the same client code. It prints p50/p95/p99 of each path and its p50
+ratio against the floor (over HTTP: against the floor plus that server's hop), and where each
+path's time goes (the app's own duration_ms, read from its access log lines). Then (item 7 of issue 19)
 replays bench.py's mixed workload through the handler in a fresh process (no uvicorn, no floor code
 imported), one request at a time, and prints its peak RSS (VmHWM; and resource.getrusage) against the Lambda
 memory size configured in terraform (var.lambda_memory_mb; peak RSS: see scripts/bench_memory.py). `--profile PATH` also writes a cProfile
@@ -42,6 +46,7 @@ import pstats
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +68,7 @@ QUICK = {"users": 30, "loans": 60, "seconds": 1.0, "memory_seconds": 10.0}
 FULL = {"users": 200, "loans": 400, "seconds": 4.0, "memory_seconds": 60.0}
 ROUNDS = 3
 PROFILED = ("get loan", "my-loans", "profile")
+HTTP_PATHS = ("lambda http", "lambda hop", "uvicorn", "uvicorn hop")  # each its own server process, see main()
 ENDPOINTS = [*READS, "create loan", "repay"]  # login and accept: see docs/performance.md (argon2id; accept consumes invitations)
 
 
@@ -194,9 +200,10 @@ def main() -> None:
     print("machine:")
     for line in bench.machine():
         print(f"  {line}")
-    ddb_port, app_port, bare_port = dynamodb_local.free_port(), dynamodb_local.free_port(), dynamodb_local.free_port()
+    ddb_port = dynamodb_local.free_port()
+    ports = {name: dynamodb_local.free_port() for name in HTTP_PATHS}
     ddb = dynamodb_local.start(ddb_port)
-    app = bare = None
+    servers: list[subprocess.Popen[bytes]] = []
     workdir = Path(tempfile.mkdtemp(prefix="bench-lambda-"))
     try:
         ddb_url = f"http://127.0.0.1:{ddb_port}"
@@ -205,10 +212,16 @@ def main() -> None:
 
         client = make_client(region="us-east-1", endpoint_url=ddb_url)
         ensure_table(client, bench.TABLE)
-        app_log = workdir / "uvicorn.log"  # uvicorn's output: the app's JSON access lines
-        app = bench.start_app(app_port, ddb_url, app_log)
-        bare = bench.start_app(bare_port, ddb_url, workdir / "bare.log", target="scripts.bare_asgi:app")
-        base_url = f"http://127.0.0.1:{app_port}"
+        logs = {name: workdir / f"{name}.log" for name in HTTP_PATHS}  # each server's output: the app's JSON access lines
+        lambda_http = [sys.executable, str(ROOT / "scripts" / "lambda_http.py"), "--port"]
+        commands = {
+            "uvicorn": bench.uvicorn_command("app.main:app", ports["uvicorn"]),
+            "uvicorn hop": bench.uvicorn_command("scripts.bare_asgi:app", ports["uvicorn hop"]),
+            "lambda http": [*lambda_http, str(ports["lambda http"])],
+            "lambda hop": [*lambda_http, str(ports["lambda hop"]), "--bare"],
+        }
+        servers += [bench.start_app(ports[name], ddb_url, logs[name], commands[name]) for name in HTTP_PATHS]
+        base_url = f"http://127.0.0.1:{ports['uvicorn']}"
         started = time.perf_counter()
         data, _ = bench.seed(base_url, client, args.users, args.loans, 8, random.Random(7))
         print(f"\nseeded {args.users} users, {args.loans} loans in {time.perf_counter() - started:.0f} s", flush=True)
@@ -224,7 +237,7 @@ def main() -> None:
             if isinstance(log_handler, logging.StreamHandler):
                 log_handler.setStream(access_log)
         handler_client = HandlerClient(handler)
-        pools = [urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, timeout=30, retries=False) for port in (app_port, bare_port)]
+        pools = {name: urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, timeout=30, retries=False) for name, port in ports.items()}
 
         def in_process(method: str, path: str, headers: dict[str, str], body: str | None) -> tuple[int, int, str]:
             response = handler_client.request(method, path, content=body, headers=headers)
@@ -237,26 +250,25 @@ def main() -> None:
 
             return call
 
-        over_http, hop = over(pools[0]), over(pools[1])
+        callers: dict[str, Caller] = {"in-process": in_process, **{name: over(pool) for name, pool in pools.items()}}
+        logs["in-process"] = handler_log
 
         floor = Floor(client, bench.TABLE, data.users, data.visible_loans, bench.PASSWORD, 0.1, data.serviced_loans, data.borrowed_active)
         for operation in endpoints:  # warm every path once (first-request work is a cold start's, not a request's)
-            drive(in_process, operation, data, 0.2, 1)
-            drive(over_http, operation, data, 0.2, 1)
-            drive(hop, operation, data, 0.2, 1)
+            for call in callers.values():
+                drive(call, operation, data, 0.2, 1)
             measure(floor, operation, 1, 0.2)
 
         results: dict[str, dict[str, Timings]] = {}
         load = os.getloadavg()
         started = time.perf_counter()
         for operation in endpoints:
-            paths = {"floor": Timings(), "in-process": Timings(), "http": Timings(), "hop": Timings()}
+            paths = {"floor": Timings(), **{name: Timings() for name in callers}}
             for round_number in range(ROUNDS):
                 floor_result = measure(floor, operation, 1, args.seconds, seed=round_number)
                 merge(paths["floor"], Timings(floor_result.millis, floor_result.calls, floor_result.errors[:5]))
-                merge(paths["in-process"], logged(handler_log, in_process, operation, data, args.seconds, 100 + round_number))
-                merge(paths["http"], logged(app_log, over_http, operation, data, args.seconds, 200 + round_number))
-                merge(paths["hop"], drive(hop, operation, data, args.seconds, 200 + round_number))
+                for index, (name, call) in enumerate(callers.items()):
+                    merge(paths[name], logged(logs[name], call, operation, data, args.seconds, 100 * (index + 1) + round_number))
             results[operation] = paths
             print(f"  {operation}: done", flush=True)
         load_after = os.getloadavg()
@@ -265,57 +277,56 @@ def main() -> None:
             f"\nLambda-like: each endpoint alone, concurrency 1, {ROUNDS} interleaved rounds of {args.seconds:.0f} s per path "
             f"({time.perf_counter() - started:.0f} s); load average {load[0]:.2f} before, {load_after[0]:.2f} after\n"
         )
-        header = ["endpoint", "floor p50", "floor DDB", "in-process p50", "p95", "p99", "DDB", "ratio", "http p50", "p95", "p99", "ratio"]
-        header += ["hop p50", "http / (floor + hop)", "target", "met (in-process / http beyond the hop)"]
+        header = ["endpoint", "floor p50", "floor DDB", "in-process p50", "p95", "p99", "DDB", "ratio"]
+        for name in ("lambda http", "uvicorn"):
+            header += [f"{name} p50", "p95", "p99", "hop", "ratio beyond the hop"]
+        header += ["target", "met (in-process / lambda http / uvicorn)"]
         rows = []
         for operation, paths in results.items():
             floor_p50 = paths["floor"].p50
             target = bench.WRITE_RATIO if operation in WRITES else bench.READ_RATIO
-            ratios = [paths["in-process"].p50 / floor_p50, paths["http"].p50 / (floor_p50 + paths["hop"].p50)]
-            rows.append(
-                [
-                    operation,
-                    f"{floor_p50:.2f}",
-                    bench.calls_text(paths["floor"].calls),
-                    f"{paths['in-process'].p50:.2f}",
-                    f"{paths['in-process'].p(0.95):.2f}",
-                    f"{paths['in-process'].p(0.99):.2f}",
-                    bench.calls_text(paths["in-process"].calls),
-                    f"{ratios[0]:.2f}",
-                    f"{paths['http'].p50:.2f}",
-                    f"{paths['http'].p(0.95):.2f}",
-                    f"{paths['http'].p(0.99):.2f}",
-                    f"{paths['http'].p50 / floor_p50:.2f}",
-                    f"{paths['hop'].p50:.2f}",
-                    f"{ratios[1]:.2f}",
-                    f"<= {target:.1f}",
-                    " / ".join("yes" if ratio <= target else "NO" for ratio in ratios),
-                ]
-            )
+            ratios = [paths["in-process"].p50 / floor_p50]
+            row = [operation, f"{floor_p50:.2f}", bench.calls_text(paths["floor"].calls)]
+            row += [f"{paths['in-process'].p(share):.2f}" for share in (0.5, 0.95, 0.99)]
+            row += [bench.calls_text(paths["in-process"].calls), f"{ratios[0]:.2f}"]
+            for name in ("lambda http", "uvicorn"):
+                hop = paths[f"{name.split()[0]} hop"].p50
+                ratios.append(paths[name].p50 / (floor_p50 + hop))
+                row += [f"{paths[name].p(share):.2f}" for share in (0.5, 0.95, 0.99)] + [f"{hop:.2f}", f"{ratios[-1]:.2f}"]
+            rows.append([*row, f"<= {target:.1f}", " / ".join("yes" if ratio <= target else "NO" for ratio in ratios)])
         bench.table(header, rows)
         print(
-            "\n(ms; ratio = p50 / floor p50; hop: the same requests to a bare ASGI app under uvicorn; requests per path: "
+            "\n(ms; in-process ratio = p50 / floor p50; over HTTP, ratio beyond the hop = p50 / (floor p50 + hop p50), where the hop "
+            "is the same requests to the same server answering {} with nothing behind it (lambda http: scripts/lambda_http.py "
+            "--bare; uvicorn: scripts/bare_asgi.py); requests per path: "
             + ", ".join(f"{op} {len(p['in-process'].millis)}" for op, p in results.items())
             + ")"
         )
         print(
             "\nWhere each path's time goes (p50, ms). \"app\" is the app's own duration_ms from its access log (from the "
-            "outermost middleware in to the response out): in process, Mangum and the event are outside it; over HTTP, the "
-            "HTTP round trip (the hop) and uvicorn. Under uvicorn a `def` endpoint runs in the worker thread pool (one "
-            "process serves concurrent requests); under the Lambda adapter it runs on the event loop.\n"
+            "outermost middleware in to the response out): in process and behind lambda http, Mangum and the event are outside "
+            "it; over HTTP, also the HTTP round trip. Through the Lambda handler (in process, lambda http) a `def` endpoint runs "
+            "on the event loop; under uvicorn it runs in the worker thread pool (one process serves concurrent requests).\n"
         )
+
+        def app_time(timings: Timings) -> str:
+            return f"{median(timings.inside):.2f}"
+
         bench.table(
-            ["endpoint", "floor", "in-process", "app (in-process)", "http", "hop", "app (uvicorn)", "app: uvicorn - in-process"],
+            ["endpoint", "floor", "in-process", "app", "lambda http", "hop", "app", "uvicorn", "hop", "app", "app: uvicorn - in-process"],
             [
                 [
                     operation,
                     f"{paths['floor'].p50:.2f}",
                     f"{paths['in-process'].p50:.2f}",
-                    f"{median(paths['in-process'].inside):.2f}",
-                    f"{paths['http'].p50:.2f}",
-                    f"{paths['hop'].p50:.2f}",
-                    f"{median(paths['http'].inside):.2f}",
-                    f"{median(paths['http'].inside) - median(paths['in-process'].inside):+.2f}",
+                    app_time(paths["in-process"]),
+                    f"{paths['lambda http'].p50:.2f}",
+                    f"{paths['lambda hop'].p50:.2f}",
+                    app_time(paths["lambda http"]),
+                    f"{paths['uvicorn'].p50:.2f}",
+                    f"{paths['uvicorn hop'].p50:.2f}",
+                    app_time(paths["uvicorn"]),
+                    f"{median(paths['uvicorn'].inside) - median(paths['in-process'].inside):+.2f}",
                 ]
                 for operation, paths in results.items()
             ],
@@ -342,11 +353,10 @@ def main() -> None:
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(60)
             args.profile.write_text(text.getvalue())
             print(f"profile (cProfile, cumulative): {args.profile}")
-        for pool in pools:
+        for pool in pools.values():
             pool.close()
-        for server in (app, bare):
-            bench.stop(server)
-        app = bare = None
+        while servers:
+            bench.stop(servers.pop())
 
         memory = replay_in_fresh_process(env, data, args.memory_seconds)
         configured = lambda_memory_mb()
@@ -366,9 +376,8 @@ def main() -> None:
         for failure in memory["failures"]:
             print(f"  failure: {failure}")
     finally:
-        for server in (app, bare):
-            if server is not None:
-                bench.stop(server)
+        for server in servers:
+            bench.stop(server)
         ddb.terminate()
         ddb.wait(timeout=10)
 
