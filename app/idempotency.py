@@ -17,10 +17,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from starlette.responses import Response
 
 from app.clock import epoch
 from app.db.dynamo import Dynamo
@@ -29,6 +28,9 @@ from app.db.expressions import Expression, Operation, tx_update
 from app.db.keys import Key, idempotency_key
 from app.errors import Conflict, RuleViolation
 from app.jsonio import parse_json
+
+if TYPE_CHECKING:  # the jobs and notifications functions import this module (through the services) and never load Starlette
+    from starlette.responses import Response
 
 logger = logging.getLogger("app.idempotency")
 M = TypeVar("M", bound=BaseModel)

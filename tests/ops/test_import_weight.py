@@ -67,14 +67,14 @@ for name in JOBS:
     report = lambda_handler.scheduled_handler({"job": name}, None)
     assert report["job"] == name, report
 """
-    assert loaded_after(body, (*WEB, *PUBLIC_KEY_CRYPTO), env) == []
+    assert loaded_after(body, (*WEB, *PUBLIC_KEY_CRYPTO, "starlette"), env) == []
 
 
 def test_the_notifications_function_answers_a_batch_without_the_web_framework(env: dict[str, str]) -> None:
     body = """
 assert lambda_handler.stream_handler({"Records": []}, None) == {"batchItemFailures": []}
 """
-    assert loaded_after(body, (*WEB, *PUBLIC_KEY_CRYPTO), env) == []
+    assert loaded_after(body, (*WEB, *PUBLIC_KEY_CRYPTO, "starlette"), env) == []
 
 
 def test_the_api_function_answers_health_without_emails_jobs_or_public_key_crypto(env: dict[str, str]) -> None:
