@@ -12,6 +12,7 @@ No uvicorn, no floor code, no boto3 in this process.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -63,11 +64,15 @@ def api_gateway_event(method: str, path: str, headers: dict[str, str], body: str
 
 @dataclass
 class HandlerResponse:
-    """What bench_workload.Workload reads of an httpx.Response."""
+    """What bench_workload.Workload reads of an httpx.Response (and scripts/lambda_http.py writes back over HTTP)."""
 
     status_code: int
     headers: dict[str, str]
-    text: str
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
 
     def json(self) -> Any:
         return json.loads(self.text)
@@ -85,7 +90,9 @@ class HandlerClient:
     def request(self, method: str, path: str, content: str | None = None, headers: dict[str, str] | None = None) -> HandlerResponse:
         result = self.handler(api_gateway_event(method, path, headers or {}, content), self.context)
         headers_out = {name.lower(): value for name, value in result.get("headers", {}).items()}
-        return HandlerResponse(result["statusCode"], headers_out, result.get("body", ""))
+        body = result.get("body") or ""
+        content = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        return HandlerResponse(result["statusCode"], headers_out, content)
 
 
 def quiet_access_log(path: str = os.devnull) -> None:

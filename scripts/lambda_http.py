@@ -16,7 +16,6 @@ to stdout. Not a production server: the standard library's http.server, for meas
 from __future__ import annotations
 
 import argparse
-import base64
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench_memory import HandlerClient, api_gateway_event  # noqa: E402
+from scripts.bench_memory import HandlerClient  # noqa: E402
 
 BARE_BODY = b"{}"
 
@@ -41,11 +40,9 @@ def make_request_handler(invoke: HandlerClient | None) -> type[BaseHTTPRequestHa
             if invoke is None:
                 status, headers, payload = 200, {"content-type": "application/json"}, BARE_BODY
             else:
-                event = api_gateway_event(self.command, self.path, dict(self.headers.items()), body.decode() if body else None)
-                result: dict[str, Any] = invoke.handler(event, invoke.context)
-                text = result.get("body") or ""
-                payload = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
-                status, headers = result["statusCode"], result.get("headers") or {}
+                content = body.decode() if body else None
+                response = invoke.request(self.command, self.path, content=content, headers=dict(self.headers.items()))
+                status, headers, payload = response.status_code, response.headers, response.content
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() != "content-length":
