@@ -68,7 +68,8 @@ QUICK = {"users": 30, "loans": 60, "seconds": 1.0, "memory_seconds": 10.0}
 FULL = {"users": 200, "loans": 400, "seconds": 4.0, "memory_seconds": 60.0}
 ROUNDS = 3
 PROFILED = ("get loan", "my-loans", "profile")
-HTTP_PATHS = ("lambda http", "lambda hop", "uvicorn", "uvicorn hop")  # each its own server process, see main()
+HOPS = {"lambda http": "lambda hop", "uvicorn": "uvicorn hop"}  # each path over HTTP and its server's bare round trip
+HTTP_PATHS = (*HOPS, *HOPS.values())  # each its own server process, see main()
 ENDPOINTS = [*READS, "create loan", "repay"]  # login and accept: see docs/performance.md (argon2id; accept consumes invitations)
 
 
@@ -106,6 +107,10 @@ def request_of(operation: str, data: SeedData, rng: random.Random) -> tuple[str,
     raise ValueError(operation)
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 @dataclass
 class Timings:
     millis: list[float] = field(default_factory=list)
@@ -118,7 +123,11 @@ class Timings:
 
     @property
     def p50(self) -> float:
-        return statistics.median(self.millis) if self.millis else float("nan")
+        return median(self.millis)
+
+    @property
+    def app_p50(self) -> float:
+        return median(self.inside)
 
 
 Caller = Callable[[str, str, dict[str, str], str | None], tuple[int, int, str]]
@@ -162,10 +171,6 @@ def logged(log: Path, call: Caller, operation: str, data: SeedData, seconds: flo
             if isinstance(record, dict) and "duration_ms" in record and 200 <= (record.get("status") or 0) < 300:
                 timings.inside.append(float(record["duration_ms"]))
     return timings
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 # --- memory ---------------------------------------------------------------------------------------
@@ -278,7 +283,7 @@ def main() -> None:
             f"({time.perf_counter() - started:.0f} s); load average {load[0]:.2f} before, {load_after[0]:.2f} after\n"
         )
         header = ["endpoint", "floor p50", "floor DDB", "in-process p50", "p95", "p99", "DDB", "ratio"]
-        for name in ("lambda http", "uvicorn"):
+        for name in HOPS:
             header += [f"{name} p50", "p95", "p99", "hop", "ratio beyond the hop"]
         header += ["target", "met (in-process / lambda http / uvicorn)"]
         rows = []
@@ -289,8 +294,8 @@ def main() -> None:
             row = [operation, f"{floor_p50:.2f}", bench.calls_text(paths["floor"].calls)]
             row += [f"{paths['in-process'].p(share):.2f}" for share in (0.5, 0.95, 0.99)]
             row += [bench.calls_text(paths["in-process"].calls), f"{ratios[0]:.2f}"]
-            for name in ("lambda http", "uvicorn"):
-                hop = paths[f"{name.split()[0]} hop"].p50
+            for name, hop_name in HOPS.items():
+                hop = paths[hop_name].p50
                 ratios.append(paths[name].p50 / (floor_p50 + hop))
                 row += [f"{paths[name].p(share):.2f}" for share in (0.5, 0.95, 0.99)] + [f"{hop:.2f}", f"{ratios[-1]:.2f}"]
             rows.append([*row, f"<= {target:.1f}", " / ".join("yes" if ratio <= target else "NO" for ratio in ratios)])
@@ -309,9 +314,6 @@ def main() -> None:
             "on the event loop; under uvicorn it runs in the worker thread pool (one process serves concurrent requests).\n"
         )
 
-        def app_time(timings: Timings) -> str:
-            return f"{median(timings.inside):.2f}"
-
         bench.table(
             ["endpoint", "floor", "in-process", "app", "lambda http", "hop", "app", "uvicorn", "hop", "app", "app: uvicorn - in-process"],
             [
@@ -319,14 +321,14 @@ def main() -> None:
                     operation,
                     f"{paths['floor'].p50:.2f}",
                     f"{paths['in-process'].p50:.2f}",
-                    app_time(paths["in-process"]),
+                    f"{paths['in-process'].app_p50:.2f}",
                     f"{paths['lambda http'].p50:.2f}",
                     f"{paths['lambda hop'].p50:.2f}",
-                    app_time(paths["lambda http"]),
+                    f"{paths['lambda http'].app_p50:.2f}",
                     f"{paths['uvicorn'].p50:.2f}",
                     f"{paths['uvicorn hop'].p50:.2f}",
-                    app_time(paths["uvicorn"]),
-                    f"{median(paths['uvicorn'].inside) - median(paths['in-process'].inside):+.2f}",
+                    f"{paths['uvicorn'].app_p50:.2f}",
+                    f"{paths['uvicorn'].app_p50 - paths['in-process'].app_p50:+.2f}",
                 ]
                 for operation, paths in results.items()
             ],
