@@ -250,14 +250,16 @@ def close_funding(record: LoanRecord, actor: Actor) -> list[Operation]:
     service re-reads and closes on the new figure); one that comes after finds the loan active.
     """
     loan = record.loan
-    names = {"#status": "status", "#pstatus": "status"}
+    names = {"#status": "status"}
     values: dict[str, Any] = {":active": "active", ":at": actor.at, ":funded": loan["fundedAmount"], ":requested": loan["amount"]}
-    values.update({":one": 1, ":pending": "pending", ":version": loan["version"], ":withdrawn": "withdrawn"})
+    values.update({":one": 1, ":pending": "pending", ":version": loan["version"]})
     sets = ["#status = :active", "activatedAt = :at", "amount = :funded", "requestedAmount = :requested", REMINDER_KEYS]
     values.update(_reminder_values(record.loan_id, actor))
-    for index, entry in enumerate(loan["participants"]):
-        if entry["status"] == "invited":
-            sets.append(f"participants[{index}].#pstatus = :withdrawn")
+    open_entries = [index for index, entry in enumerate(loan["participants"]) if entry["status"] == "invited"]
+    if open_entries:  # DynamoDB refuses a placeholder the expression does not use: name them only when used
+        names["#pstatus"] = "status"
+        values[":withdrawn"] = "withdrawn"
+        sets.extend(f"participants[{index}].#pstatus = :withdrawn" for index in open_entries)
     still_open, open_values = _still_open(actor)
     ops = [
         tx_update(
