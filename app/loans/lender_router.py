@@ -20,6 +20,10 @@ from app.routing import JsonRoute
 from app.schemas import Limit
 
 VERIFIED_ONLY = "Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required)."
+ANSWER_REFUSALS = (
+    " 409 ALREADY_RESPONDED: the caller already accepted or declined; 409 LOAN_NOT_PENDING: the loan is no longer pending,"
+    " a withdrawn invitation included (the borrower closed funding while it was open)."
+)
 
 router = APIRouter(
     prefix="/lender",
@@ -44,7 +48,7 @@ def pending(caller: VerifiedUser, db: Db, clock: ClockDep, limit: Annotated[Limi
     operation_id="acceptInvitation",
     response_model=Acceptance,
     summary="Accept an invitation with ACH details (atomic; activates the loan when fully funded)",
-    description=VERIFIED_ONLY,
+    description=VERIFIED_ONLY + ANSWER_REFUSALS,
 )
 def accept(
     loan_id: LoanId, body: AcceptRequest, caller: VerifiedUser, db: Db, clock: ClockDep, keys: AchKeys, request: Request
@@ -59,7 +63,7 @@ def accept(
     operation_id="declineInvitation",
     response_model=Declined,
     summary="Decline an invitation",
-    description=VERIFIED_ONLY,
+    description=VERIFIED_ONLY + ANSWER_REFUSALS,
 )
 def decline(loan_id: LoanId, caller: VerifiedUser, db: Db, clock: ClockDep, request: Request) -> Declined:
     return lender_service.decline_invitation(db=db, clock=clock, lender=caller, loan_id=loan_id, request_id=request_id_of(request))

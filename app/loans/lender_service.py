@@ -29,6 +29,8 @@ def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal, now: datetim
     invitation = record.invitation_of(lender.email) if record else None
     if record is None or invitation is None:
         raise NotInvited()
+    if invitation["status"] == "withdrawn":  # funding closed while it was open: the loan left pending, no answer was given
+        raise LoanNotPending()
     if invitation["status"] != "invited":
         raise AlreadyResponded()
     if effective_status(record.loan, now) != "pending":

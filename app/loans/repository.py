@@ -196,7 +196,7 @@ def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
         invitation = exc.items[transitions.INVITATION]
         if invitation is None:
             return NotInvited()
-        return AlreadyResponded() if invitation.get("status") != "invited" else LoanNotPending()
+        return AlreadyResponded() if invitation.get("status") in ("accepted", "declined") else LoanNotPending()
     if accepting and exc.failed(transitions.ACH):
         return AlreadyResponded()
     if accepting and exc.failed(transitions.USER):

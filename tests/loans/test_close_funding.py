@@ -1,4 +1,5 @@
-"""Close funding across every mix of participant statuses: the transaction names only the placeholders it uses.
+"""Close funding across every mix of participant statuses: the transaction names only the placeholders it uses;
+and what a lender whose invitation it withdrew is told.
 
 DynamoDB refuses an ExpressionAttributeNames or ExpressionAttributeValues entry that no expression of the
 operation uses, so a builder that always named `#pstatus` answered 500 when no participant was still invited.
@@ -18,8 +19,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.db.errors import TransactionCancelled
 from app.db.expressions import Operation
-from app.loans import transitions
+from app.loans import repository, transitions
 from app.loans.records import LoanRecord
 from app.loans.transitions import Actor
 from app.main import create_app
@@ -104,3 +106,27 @@ def test_close_funding_over_any_mix_of_participant_statuses(cast: Any, statuses:
     expected = ["withdrawn" if status == "invited" else status for status in statuses]
     assert [entry["status"] for entry in closed["lenders"]] == expected
     assert exact(client.get(f"/loans/{loan['loanId']}", headers=borrower.headers)) == closed
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_a_lender_whose_invitation_was_withdrawn_gets_loan_not_pending(
+    client: TestClient, people: dict[str, TestUser], answer: str
+) -> None:
+    # Given: Lou accepted 600 of 1000 and Bea closed funding, which withdrew Max's open invitation
+    loan = create_loan(client, people["bea"], [(people["lou"], "600"), (people["max"], "400")])
+    assert accept(client, people["lou"], loan["loanId"]).status_code == 200
+    assert client.post(f"/loans/{loan['loanId']}/close-funding", headers=people["bea"].headers).status_code == 200
+    # When: Max answers anyway
+    response = accept(client, people["max"], loan["loanId"]) if answer == "accept" else decline(client, people["max"], loan["loanId"])
+    # Then: the loan is no longer pending (Max never answered, so not ALREADY_RESPONDED)
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "LOAN_NOT_PENDING")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("withdrawn", "LOAN_NOT_PENDING"), ("accepted", "ALREADY_RESPONDED"), ("declined", "ALREADY_RESPONDED")]
+)
+def test_a_refused_answer_names_what_the_invitation_became(status: str, code: str) -> None:
+    """The race: funding closed (or another answer landed) between the read and the answer's transaction."""
+    refused = TransactionCancelled(["ConditionalCheckFailed", "None"], [{"status": status}, None])
+    assert repository._refusal(refused, accepting=True).code == code
+    assert repository._refusal(refused, accepting=False).code == code
