@@ -6,9 +6,8 @@ changes state. A 401 or 404 answer must never carry the loan's data.
 
 Every authenticated caller has verified their email, except `unverified`: invited to the loan like
 `invited`, but while EMAIL_VERIFICATION=required (the default) it may not create loans nor see or
-answer invitations (403 EMAIL_NOT_VERIFIED). It can still read the loan by its id, as `invited` can:
-the id reaches an invited address only by the invitation email, i.e. through the mailbox it has not
-proved it owns, or through /lender/pending, which is closed to it.
+answer invitations (403 EMAIL_NOT_VERIFIED), and it learns nothing of the loan: reading it, cancelling it
+or closing its funding answer 404, as for a stranger (an invited, verified lender gets 403 on the last two).
 """
 
 from __future__ import annotations
@@ -140,7 +139,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/loans/{loanId}"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}", headers=h), by_role(200, 200, 404, unverified=404)),
     ("GET", "/loans/{loanId}/events"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/events", headers=h), by_role(200, 404, 404)),
     ("POST", "/loans/{loanId}/cancel"): Row(
-        lambda s, h, loan: s.client.post(f"/loans/{loan}/cancel", headers=h), by_role(200, 403, 404), mutates=True
+        lambda s, h, loan: s.client.post(f"/loans/{loan}/cancel", headers=h), by_role(200, 403, 404, unverified=404), mutates=True
     ),
     ("GET", "/lender/pending"): Row(lambda s, h, _: s.client.get("/lender/pending", headers=h), verified_only(200)),
     ("GET", "/lender/loans"): Row(lambda s, h, _: s.client.get("/lender/loans", headers=h), everyone(200)),
@@ -157,7 +156,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/user/dashboard"): Row(lambda s, h, _: s.client.get("/user/dashboard", headers=h), everyone(200)),
     ("POST", "/loans/{loanId}/close-funding"): Row(
         lambda s, h, loan: s.client.post(f"/loans/{loan}/close-funding", headers=h),
-        by_role(409, 403, 404),  # nothing funded yet
+        by_role(409, 403, 404, unverified=404),  # nothing funded yet
     ),
     # Servicing on the scene's pending loan: its borrower learns it is not active yet; nobody has accepted, so lenders get 404.
     ("GET", "/loans/{loanId}/schedule"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/schedule", headers=h), by_role(409, 404, 404)),

@@ -60,13 +60,14 @@ def _expire(db: Dynamo, loan: Item, actor: Actor) -> bool:
 def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Principal, loan_id: str, request_id: str) -> Loan:
     """Activate a pending loan now on what is funded, when at least MIN_PARTIAL_FUNDING_PERCENT of the amount is.
 
-    Borrower only (an invited lender 403, anyone else 404). ONE transaction: amount = fundedAmount, requestedAmount
-    keeps the ask, open invitations withdrawn, `funding_closed` then `activated`; bound to the version read, so an
-    acceptance either counts in the new amount or finds the loan active.
+    Borrower only (an invited lender 403, anyone else 404: an invitee whose email is not verified too). ONE transaction:
+    amount = fundedAmount, requestedAmount keeps the ask, open invitations withdrawn, `funding_closed` then `activated`;
+    bound to the version read, so an acceptance either counts in the new amount or finds the loan active.
     """
+    verified_invitees = settings.email_verification == "required"
 
     def attempt() -> Loan:
-        record = loans_service.visible_record(db, loan_id=loan_id, caller=borrower)
+        record = loans_service.visible_record(db, loan_id=loan_id, caller=borrower, verified_invitees=verified_invitees)
         if record.borrower_id != borrower.user_id:
             raise Forbidden("Only the borrower can close funding")
         now = clock.now()

@@ -67,9 +67,14 @@ def get_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, sett
     operation_id="cancelLoan",
     response_model=Loan,
     summary="Cancel a pending loan (borrower only)",
+    description="An invited lender gets 403; anyone else 404, an invited account whose email is not verified included "
+    "(while verification is required). 409 LOAN_NOT_PENDING once the loan is not pending (expired included).",
 )
-def cancel_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, request: Request) -> Loan:
-    return service.cancel_loan(db=db, clock=clock, borrower=caller, loan_id=loan_id, request_id=request_id_of(request))
+def cancel_loan(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, settings: SettingsDep, request: Request) -> Loan:
+    verified_invitees = settings.email_verification == "required"
+    return service.cancel_loan(
+        db=db, clock=clock, borrower=caller, loan_id=loan_id, request_id=request_id_of(request), verified_invitees=verified_invitees
+    )
 
 
 @router.get(
@@ -92,7 +97,8 @@ def loan_events(
     response_model=Loan,
     summary="Close funding early: the loan becomes active on what is funded (borrower only)",
     description="Allowed on a pending loan once at least MIN_PARTIAL_FUNDING_PERCENT (default 50) percent of the amount is "
-    "funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn.",
+    "funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn. "
+    "An invited lender gets 403; anyone else 404, an invited account whose email is not verified included.",
 )
 def close_funding(loan_id: LoanId, caller: CurrentUser, db: Db, clock: ClockDep, settings: SettingsDep, request: Request) -> Loan:
     return funding_service.close_funding(

@@ -149,11 +149,12 @@ def loan_events(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, curs
     return LoanEventPage(items=[views.event_public(item) for item in page.items], next_cursor=page.next_cursor)
 
 
-def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str) -> Loan:
+def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str, verified_invitees: bool = False) -> Loan:
     """Borrower only, pending only; the loan and every invitation's loanStatus change in one transaction."""
 
     def attempt() -> Loan:
-        record = visible_record(db, loan_id=loan_id, caller=borrower)
+        # An invitee who has not proved they own the invited address learns nothing: 404, as for a stranger.
+        record = visible_record(db, loan_id=loan_id, caller=borrower, verified_invitees=verified_invitees)
         if record.borrower_id != borrower.user_id:
             raise Forbidden("Only the borrower can cancel a loan")
         now = clock.now()
