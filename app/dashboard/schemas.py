@@ -34,8 +34,10 @@ class BorrowerStats(CamelModel):
 class LenderStats(CamelModel):
     pending_invitations: int = Field(description="Invitations still invited on pending loans")
     pending_amount: Amount = Field(description="Sum of the contributions of those invitations")
-    accepted_count: int = Field(description="Accepted participations on pending or active loans")
-    total_committed: Amount = Field(description="Sum of accepted contributions on pending or active loans")
+    accepted_count: int = Field(
+        description="Accepted participations on pending or active loans (a pending loan past its funding deadline reads as expired)"
+    )
+    total_committed: Amount = Field(description="Sum of accepted contributions on pending or active loans (as acceptedCount)")
     active_investments: Amount = Field(description="Sum of accepted contributions on active loans")
     declined_count: int = Field(description="Invitations the user declined")
     outstanding_principal: Amount = Field(description="The user's principal still owed to them over active loans")

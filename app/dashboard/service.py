@@ -53,10 +53,12 @@ def borrower_stats(loans: list[Item], now: datetime) -> BorrowerStats:
 
 
 def lender_stats(invitations: list[Item], now: datetime) -> LenderStats:
-    """Figures over the invitations sent to a user's email (their loan status is kept on each item)."""
+    """Figures over the invitations sent to a user's email (their loan status is kept on each item), read as every other
+    read sees them: a pending loan past its funding deadline is expired before the expiry job has persisted it."""
     pending = [i for i in invitations if loans_service.is_pending_invitation(i, now)]
-    accepted = [i for i in invitations if i["status"] == "accepted" and i["loanStatus"] in LIVE]
-    active = [i for i in accepted if i["loanStatus"] == "active"]
+    loan_status = {id(i): loans_service.invitation_loan_status(i, now) for i in invitations}
+    accepted = [i for i in invitations if i["status"] == "accepted" and loan_status[id(i)] in LIVE]
+    active = [i for i in accepted if loan_status[id(i)] == "active"]
     serviced = [figures for i in invitations if (figures := loans_service.lender_figures_of(i)) is not None]
     return LenderStats(
         pending_invitations=len(pending),

@@ -43,6 +43,11 @@ def effective_status(loan: Item, now: datetime) -> str:
     return "expired" if status == "pending" and iso(now) >= funding_deadline(loan) else status
 
 
+def invitation_loan_status(invitation: Item, now: datetime) -> str:
+    """The status a reader sees of an invitation's loan, from its denormalised loanStatus and deadline: effective_status."""
+    return effective_status({**invitation, "status": invitation["loanStatus"]}, now)
+
+
 def still_open(item: Item, now: datetime) -> bool:
     """A loan (or an invitation, by its denormalised deadline) whose funding window has not closed at `now`."""
     return iso(now) < funding_deadline(item)

@@ -14,7 +14,14 @@ from app.clock import Clock, iso, utc_date, uuid7
 from app.errors import Forbidden, RuleViolation
 from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
-from app.loans.records import LoanRecord, effective_status, funding_deadline, is_loan_id, is_pending_invitation
+from app.loans.records import (
+    LoanRecord,
+    effective_status,
+    funding_deadline,
+    invitation_loan_status,
+    is_loan_id,
+    is_pending_invitation,
+)
 from app.loans.repository import Actor, LenderFigures, Servicing
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus, NextPayment
 from app.retry import retry_on_lost_race
@@ -27,8 +34,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("app.loans")
 
-# For other domains: the one rule for a pending invitation; the repayment builders servicing commits.
-__all__ = ["Actor", "LenderFigures", "Servicing", "effective_status", "is_pending_invitation"]
+# For other domains: the one rule for a pending invitation, the read-time status (of a loan, and of an invitation's
+# loan); the repayment builders servicing commits.
+__all__ = ["Actor", "LenderFigures", "Servicing", "effective_status", "invitation_loan_status", "is_pending_invitation"]
 
 
 def _rule(code: str, message: str, field: str) -> RuleViolation:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.factories import TestUser, a_user
+from tests.loans.helpers import renew_token
 
 ACH = {"accountHolderName": "Test Lender", "routingNumber": "021000021", "accountNumber": "000123456789", "accountType": "checking"}
 
@@ -215,3 +216,24 @@ def test_dashboard_costs_at_most_two_requests_for_100_loans_and_100_invitations(
     assert counted == ["Query", "Query"]
     assert board["borrower"]["totalLoans"] == 100 and board["borrower"]["totalRequested"] == money("1000.00")
     assert board["lender"]["pendingInvitations"] == 99 and board["lender"]["activeInvestments"] == money("25.00")
+
+
+def test_a_loan_past_its_funding_deadline_counts_as_expired_before_the_expiry_job_runs(
+    app: FastAPI, client: TestClient, clock: Any
+) -> None:
+    # Given: Lou accepted 60 of Bea's 100; Max is still invited; nobody funds the rest
+    bea, lou, max_ = (a_user(app, first_name=name) for name in ("Bea", "Lou", "Max"))
+    market = Market(client)
+    loan_id = market.loan(bea, "100", (lou, "60"), (max_, "40"))
+    market.accept(lou, loan_id)
+    assert market.dashboard(lou)["lender"]["acceptedCount"] == 1
+    # When: the funding deadline passes, and the expiry job has not run
+    clock.advance(days=15)
+    for person in (bea, lou, max_):
+        renew_token(app, person)
+    assert client.get(f"/loans/{loan_id}", headers=lou.headers).json()["status"] == "expired"
+    # Then: every dashboard reads it as expired, like the loan itself
+    lender = market.dashboard(lou)["lender"]
+    assert (lender["acceptedCount"], lender["totalCommitted"], lender["activeInvestments"]) == (0, 0, 0)
+    borrower = market.dashboard(bea)["borrower"]
+    assert (borrower["pendingLoans"], borrower["totalRequested"], borrower["totalFunded"], borrower["totalLoans"]) == (0, 0, 0, 1)
