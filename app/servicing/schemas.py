@@ -4,20 +4,45 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from app.loans.schemas import LoanStatus
-from app.schemas import Amount, CamelModel, Money, Page, StrictInput, Timestamp
+from app.schemas import Amount, CamelModel, Page, StrictInput, Timestamp, json_number_only
 
 InstallmentStatus = Literal["upcoming", "partial", "paid", "late"]
 StatementLineType = Literal["disbursement", "repayment"]
 StatementFormat = Literal["json", "csv"]
 
 
+# A bound on the number only, far above any payoff (at most 10,000,000 lent at 100% over 360 months owes < 400,000,000).
+MAX_REPAYMENT_NUMBER = Decimal("999999999999.99")
+REPAYMENT_AMOUNT = (
+    "Dollars paid by the borrower, at most 2 decimal places. Its upper bound is the loan's payoff amount, not the money "
+    "maximum of other inputs (10,000,000): a payoff above 10,000,000 can be repaid in one repayment; above the payoff, "
+    "422 OVERPAYMENT naming payoffAmount. The maximum below only bounds the number."
+)
+RepaymentAmount = Annotated[
+    Decimal,
+    BeforeValidator(json_number_only),
+    Field(gt=0, le=MAX_REPAYMENT_NUMBER, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 999999999999.99,
+            "multipleOf": 0.01,
+            "description": REPAYMENT_AMOUNT,
+            "examples": [250.5],
+        }
+    ),
+]
+
+
 class RepaymentCreate(StrictInput):
-    amount: Money = Field(description="Dollars paid by the borrower; at most the payoff amount")
+    amount: RepaymentAmount = Field(description=REPAYMENT_AMOUNT)
 
 
 class Installment(CamelModel):

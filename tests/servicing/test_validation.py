@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import TestUser
 from tests.loans.helpers import error_code, exact, fields_of, post_json
+from tests.servicing.conftest import new_loan
 from tests.support.clock import FakeClock
 
 
@@ -39,7 +40,7 @@ BAD_BODIES = {
     "null": ('{"amount": null}', "amount"),
     "NaN": ('{"amount": NaN}', "amount"),
     "Infinity": ('{"amount": Infinity}', "amount"),
-    "over ten million": ('{"amount": 10000000.01}', "amount"),
+    "over the number's bound": ('{"amount": 1000000000000}', "amount"),
     "missing": ("{}", "amount"),
     "an unknown field": ('{"amount": 10, "note": "rent"}', "note"),
 }
@@ -61,13 +62,26 @@ def test_an_invalid_amount_is_422_and_writes_nothing(
     assert _loan(client, bea, loan_id) == before
 
 
-def test_the_largest_amount_is_validated_then_refused_as_an_overpayment(
-    client: TestClient, people: dict[str, TestUser], loan_id: str
+@pytest.mark.parametrize("amount", ["10000000.00", "10000000.01", "999999999999.99"])
+def test_an_amount_over_the_payoff_is_validated_then_refused_as_an_overpayment(
+    client: TestClient, people: dict[str, TestUser], loan_id: str, amount: str
 ) -> None:
-    response = _record(client, people["bea"], loan_id, "10000000.00")
+    response = _record(client, people["bea"], loan_id, amount)
 
     assert response.status_code == 422
     assert error_code(response) == "OVERPAYMENT"
+
+
+def test_a_payoff_above_ten_million_is_repaid_in_one_repayment(client: TestClient, people: dict[str, TestUser]) -> None:
+    # Given: 10,000,000 lent at 12%: the payoff (principal + the first installment's interest) is above 10,000,000
+    loan_id = new_loan(client, people, shares=("6000000", "2500000", "1500000"))
+    payoff = exact(client.get(f"/loans/{loan_id}/payoff", headers=people["bea"].headers))["amount"]
+    assert payoff == Decimal("10100000.00")
+    # When: Bea repays the whole payoff at once
+    response = _record(client, people["bea"], loan_id, str(payoff))
+    # Then: it is recorded and the loan is repaid
+    assert response.status_code == 201, response.text
+    assert (exact(response)["loanStatus"], _loan(client, people["bea"], loan_id)["status"]) == ("repaid", "repaid")
 
 
 def test_one_cent_over_the_payoff_is_refused_naming_the_payoff_and_writes_nothing(
