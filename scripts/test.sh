@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
+install_chromium  # the browser tests' chromium (scripts/setup.sh): only the tests need it
 
 if [ "${TEST_BACKEND:-dynamodb-local}" != "moto" ] && [ -z "${DYNAMODB_ENDPOINT_URL:-}" ]; then
   ddb_port="$(python scripts/dynamodb_local.py free-port)"
@@ -18,7 +19,11 @@ if [ "${TEST_BACKEND:-dynamodb-local}" != "moto" ] && [ -z "${DYNAMODB_ENDPOINT_
 fi
 
 if [ $# -eq 0 ]; then
-  # The whole suite: branch coverage of app/ must stay at or above 95% (pyproject.toml [tool.coverage]).
-  set -- --cov=app --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=95
+  # The whole suite, in parallel (pytest-xdist: TEST_WORKERS processes, default 4 — the tests mostly wait
+  # on DynamoDB Local, so more workers than this machine's 2 cores pay off; each module's tests stay on
+  # one worker with their own table, tests/conftest.py). Branch coverage of app/ must stay at or above
+  # 95% (pyproject.toml [tool.coverage]).
+  set -- -n "${TEST_WORKERS:-4}" --dist loadgroup \
+    --cov=app --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=95
 fi
 python -m pytest "$@"
