@@ -39,6 +39,7 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
         409: ("IDEMPOTENCY_IN_PROGRESS",),
         422: ("CONTRIBUTIONS_MISMATCH", "DUPLICATE_LENDER", "SELF_INVITE", "IDEMPOTENCY_KEY_REUSED"),
     },
+        429: ("RATE_LIMITED",),  # the daily quota (app/loans/quota.py)
     "listMyLoans": {},
     "getLoan": {404: NOT_FOUND},
     "cancelLoan": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING",)},

@@ -104,3 +104,7 @@ def db(app: FastAPI) -> Dynamo:
     resources = app.state.resources
     database: Dynamo = resources.db
     return database
+        # the daily quota (app/loans/quota.py) is tested by tests/loans/test_daily_quota.py; elsewhere a test's
+        # borrower may create more loans in one day than a real one ever does
+        "loan_create_daily_limit": 10_000,
+        "invitation_daily_limit": 100_000,

@@ -13,6 +13,7 @@ Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   session family   FAMILY#<familyId>        / FAMILY#<familyId>
   login throttle   THROTTLE#<email>         / THROTTLE#<email>
   idempotency      IDEMPOTENCY#<userId>#<keyHash> / (same)
+  daily quota      QUOTA#<userId>#<yyyy-mm-dd> / (same)     (loans created, invitations sent that UTC day; TTL)
   schedule         SERVICING#<loanId>       / SCHEDULE             (installments as they stand)
   repayment        SERVICING#<loanId>       / REPAYMENT#<id>       (id is time-ordered)
   delivery marker  DELIVERY#<what>          / TO#<email>           (one per email sent: at most once; TTL)
@@ -43,6 +44,7 @@ REFRESH = "REFRESH#"
 FAMILY = "FAMILY#"
 THROTTLE = "THROTTLE#"
 IDEMPOTENCY = "IDEMPOTENCY#"
+QUOTA = "QUOTA#"
 HEALTH = "HEALTH#"
 SERVICING = "SERVICING#"
 SCHEDULE = "SCHEDULE"
@@ -155,6 +157,11 @@ def session_family_key(family_id: str) -> Key:
 
 def login_throttle_key(email: str) -> Key:
     return _same(f"{THROTTLE}{email}")
+
+
+def daily_quota_key(user_id: str, day: str) -> Key:
+    """The counter of what `user_id` created on the UTC day `day` (YYYY-MM-DD): its own partition, one item a day."""
+    return _same(f"{QUOTA}{user_id}#{day}")
 
 
 def idempotency_key(user_id: str, key_hash: str) -> Key:

@@ -19,6 +19,7 @@ acceptance, whose lender-role grant already updates the user item on that condit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -185,9 +186,15 @@ def insert_loan(
     caller_check: CallerCheck,
     completion: Operation | None = None,
 ) -> None:
-    """The loan, every invitation and the `created` event (the borrower's account check, the idempotency completion) in ONE transaction."""
+    """The loan, every invitation, the `created` event and the day's quota count (the borrower's account check, the
+    idempotency completion) in ONE transaction; `over_quota(counted)` is the error when the quota's condition failed."""
     # Event ids come from the machine's time, like every other event's, so a trail sorts in the order things happened.
-    commit(db, transitions.create(loan_item, invitations, actor, [uuid7()]), caller_check=caller_check, completion=completion)
+    operations = [*transitions.create(loan_item, invitations, actor, [uuid7()]), quota]
+
+    def refusal(exc: TransactionCancelled) -> DomainError | None:
+        return over_quota(exc.items[len(operations) - 1]) if exc.failed(len(operations) - 1) else None
+
+    commit(db, operations, refusal=refusal, caller_check=caller_check, completion=completion)
 
 
 def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
@@ -195,6 +202,8 @@ def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
     if exc.failed(transitions.INVITATION):
         invitation = exc.items[transitions.INVITATION]
         if invitation is None:
+    quota: Operation,
+    over_quota: Callable[[Item | None], DomainError],
             return NotInvited()
         return AlreadyResponded() if invitation.get("status") in ("accepted", "declined") else LoanNotPending()
     if accepting and exc.failed(transitions.ACH):

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 from app.auth.dependencies import CurrentUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey, SettingsDep
 from app.errors import request_id_of
-from app.loans import funding_service, service
+from app.loans import creation_service, funding_service, service
 from app.loans.dependencies import LoanId
+from app.loans.quota import DailyLimits
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus
 from app.routing import JsonRoute
 from app.schemas import Limit
@@ -24,19 +25,27 @@ router = APIRouter(prefix="/loans", tags=["loans"], route_class=JsonRoute)
     status_code=201,
     response_model=Loan,
     summary="Create a loan and invite its lenders",
-    description="Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).",
+    description=(
+        "Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required). "
+        "Per account per UTC day at most LOAN_CREATE_DAILY_LIMIT loans (default 10) and INVITATION_DAILY_LIMIT "
+        "invitations (default 60, the lenders of every loan created that day) are created: beyond, 429 RATE_LIMITED "
+        "with Retry-After (seconds until the next UTC midnight) and nothing is written. A replay of an Idempotency-Key "
+        "counts nothing."
+    ),
 )
 def create_loan(
     body: LoanCreate,
     caller: VerifiedUser,
     db: Db,
     clock: ClockDep,
+    settings: SettingsDep,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Loan:
-    created = service.create_loan(
-        db=db, clock=clock, borrower=caller, loan=body, request_id=request_id_of(request), idempotency_key=idempotency_key
+    limits = DailyLimits(loans=settings.loan_create_daily_limit, invitations=settings.invitation_daily_limit)
+    created = creation_service.create_loan(
+        db=db, clock=clock, borrower=caller, loan=body, request_id=request_id_of(request), limits=limits, idempotency_key=idempotency_key
     )
     return created.answer(response)
 

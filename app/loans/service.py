@@ -1,4 +1,4 @@
-"""Borrower rules: create a loan with its invitations, see it, list them, cancel it, read its audit trail."""
+"""Borrower rules: see a loan, list them, cancel one, read its audit trail (creating one: creation_service.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from app import idempotency
 from app.auth.tokens import Principal
-from app.clock import Clock, iso, utc_date, uuid7
-from app.errors import Forbidden, RuleViolation
+from app.clock import Clock, iso, utc_date
+from app.errors import Forbidden
 from app.loans import repository, views
 from app.loans.errors import LoanNotFound, LoanNotPending
 from app.loans.records import (
@@ -23,7 +22,7 @@ from app.loans.records import (
     is_pending_invitation,
 )
 from app.loans.repository import Actor, LenderFigures, Servicing
-from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus, NextPayment
+from app.loans.schemas import Loan, LoanEventPage, LoanPage, LoanStatus, NextPayment
 from app.retry import retry_on_lost_race
 from app.servicing.schedule import latest_activation_already_due
 from app.users import service as users_service
@@ -37,73 +36,6 @@ logger = logging.getLogger("app.loans")
 # For other domains: the one rule for a pending invitation, the read-time status (of a loan, and of an invitation's
 # loan); the repayment builders servicing commits.
 __all__ = ["Actor", "LenderFigures", "Servicing", "effective_status", "invitation_loan_status", "is_pending_invitation"]
-
-
-def _rule(code: str, message: str, field: str) -> RuleViolation:
-    return RuleViolation(message, code=code, details=[{"field": field, "location": "body", "reason": message}])
-
-
-def check_loan_rules(*, borrower: Principal, loan: LoanCreate) -> None:
-    """Contributions sum exactly to the amount; no lender twice (case-insensitive); no self-invitation."""
-    if sum((lender.amount for lender in loan.lenders), Decimal(0)) != loan.amount:
-        raise _rule("CONTRIBUTIONS_MISMATCH", "The lenders' amounts must sum exactly to the loan amount", "lenders")
-    emails = [lender.email for lender in loan.lenders]
-    if len(set(emails)) != len(emails):
-        raise _rule("DUPLICATE_LENDER", "Each lender may be invited only once", "lenders")
-    if borrower.email in emails:
-        raise _rule("SELF_INVITE", "The borrower cannot invite themself", "lenders")
-
-
-def create_loan(
-    *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, idempotency_key: str | None = None
-) -> idempotency.Outcome[Loan]:
-    """The loan, its invitations and its `created` event in ONE transaction (plus the idempotency record)."""
-    check_loan_rules(borrower=borrower, loan=loan)
-    outcome = idempotency.run_once(
-        db=db,
-        user_id=borrower.user_id,
-        key=idempotency_key,
-        request=loan.model_dump(mode="json"),
-        now=clock.now(),
-        request_id=request_id,
-        status=201,
-        model=Loan,
-        work=lambda completion: _write_loan(db=db, clock=clock, borrower=borrower, loan=loan, request_id=request_id, completion=completion),
-    )
-    if not outcome.replayed:
-        logger.info("loan created", extra={"request_id": request_id, "event": "loan_created", "loan_id": outcome.response.loan_id})
-    return outcome
-
-
-def _write_loan(
-    *, db: Dynamo, clock: Clock, borrower: Principal, loan: LoanCreate, request_id: str, completion: idempotency.Completion
-) -> Loan:
-    # The GetItem gives the borrower's name (and a quick 401); the transaction re-checks the account, atomically.
-    user = users_service.get_user(db=db, user_id=borrower.user_id)
-    if user is None:
-        raise users_service.account_gone()
-    now = clock.now()
-    at, loan_id = iso(now), uuid7(now)
-    loan_item, invitations = repository.new_loan_items(
-        repository.NewLoan(
-            loan_id=loan_id,
-            borrower_id=borrower.user_id,
-            borrower_name=user.full_name,
-            amount=loan.amount,
-            purpose=loan.purpose,
-            term_months=loan.term_months,
-            interest_rate=loan.interest_rate,
-            lenders=[(lender.email, lender.amount) for lender in loan.lenders],
-            at=at,
-            funding_deadline=iso(now + timedelta(days=loan.funding_days)),
-        )
-    )
-    actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
-    public = views.loan_public(loan_item, [views.participant_of(entry, "pending") for entry in loan_item["participants"]], now)
-    stored = completion(public) if completion else None
-    caller_check = users_service.account_exists(user_id=borrower.user_id)
-    repository.insert_loan(db, loan_item=loan_item, invitations=invitations, actor=actor, caller_check=caller_check, completion=stored)
-    return public
 
 
 def visible_record(db: Dynamo, *, loan_id: str, caller: Principal, verified_invitees: bool = False) -> LoanRecord:

@@ -122,6 +122,9 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
     a non-final accept needs fundedAmount < amount - contribution (so it can never reach or pass
     amount), the final one needs fundedAmount = amount - contribution and activates the loan. So
     funding never passes amount and activation happens exactly once, whatever runs concurrently.
+    Both also pin the fundedAmount read, so the `accepted` event can carry the figures of THIS
+    acceptance (fundedAmount after it, the loan amount, whether it completed the funding): the email
+    tells of them, never of a later read. A concurrent acceptance in between is a lost race (re-read).
     """
     loan, loan_id = record.loan, record.loan["loanId"]
     invitation = _invitation_of(record, actor)
@@ -130,9 +133,12 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
     text, names, values = _participant_update(record.participant_index(actor.email), "accepted", actor)
     update = f"SET fundedAmount = fundedAmount + :contribution, {text}"
     still_open, open_values = _still_open(actor)
-    condition = "#status = :pending AND fundedAmount " + ("= :threshold" if completes else "< :threshold") + f" AND {still_open}"
+    funded = Decimal(loan["fundedAmount"])
+    condition = "#status = :pending AND fundedAmount = :funded AND fundedAmount " + ("= :threshold" if completes else "< :threshold")
+    condition += f" AND {still_open}"
     names = {**names, "#status": "status"}
     values = {**values, **open_values, ":contribution": contribution, ":threshold": threshold, ":pending": "pending", ":one": 1}
+    values[":funded"] = funded
     if completes:
         update += f", #status = :active, activatedAt = :at, {REMINDER_KEYS}"
         values.update({":active": "active", **_reminder_values(loan_id, actor)})
@@ -142,7 +148,8 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
         tx_put(ach_item, NOT_EXISTS),
         lender_grant,
     ]
-    events: list[dict[str, Any]] = [{"type": "accepted", "amount": contribution, "lenderEmail": actor.email}]
+    figures = {"fundedAmount": funded + contribution, "loanAmount": Decimal(loan["amount"]), "completesFunding": completes}
+    events: list[dict[str, Any]] = [{"type": "accepted", "amount": contribution, "lenderEmail": actor.email, **figures}]
     if completes:
         ops.extend(_set_loan_status_on_invitations(record, "active", skip=actor.email))
         events.append({"type": "activated", "amount": loan["amount"]})

@@ -8,9 +8,14 @@
 Everything but verification and invitations is informational: a recipient whose emailNotifications
 is off gets none of it. Other events (funding_closed, repaid, email_verified) send nothing.
 
-The figures come from the event itself where the transaction wrote them (a contribution, the funded
-amount after an acceptance, each lender's share of a repayment), so a late or replayed record tells
-what happened then; descriptive facts (purpose, names) are read from the loan and the users.
+The figures come from the event itself, as the transaction wrote them (a contribution; an acceptance's
+fundedAmount after it, the loan amount and completesFunding; each lender's share of a repayment), so a
+late or replayed record tells what happened then, never what a later read shows; descriptive facts
+(purpose, names) are read from the loan and the users. Events written before they carried figures fall
+back to the loan as it stands (see _acceptance_figures).
+
+An invitation (`created`) goes out only while the loan is still pending, read when the record is handled:
+a loan cancelled, expired or closed before its email is sent invites nobody.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +51,8 @@ class Message:
     context: dict[str, Any]
 
 
-def messages_for(event: Item, *, db: Dynamo, settings: Settings) -> list[Message]:
-    """The emails `event` calls for (empty for events that tell nobody, or whose loan or user is gone)."""
+def messages_for(event: Item, *, db: Dynamo, settings: Settings, now: datetime) -> list[Message]:
+    """The emails `event` calls for (empty for events that tell nobody, or whose loan or user is gone) at `now`."""
     kind = str(event.get("type", ""))
     if kind == "verification_requested":
         return _verification(event, db=db, settings=settings)
@@ -57,7 +63,7 @@ def messages_for(event: Item, *, db: Dynamo, settings: Settings) -> list[Message
     if record is None:
         logger.warning("event of a missing loan", extra={"event": "email_skipped", "reason": "loan_gone", "event_id": event.get("eventId")})
         return []
-    return build(_Facts(event=event, record=record, db=db, base_url=settings.app_base_url))
+    return build(_Facts(event=event, record=record, db=db, base_url=settings.app_base_url, now=now))
 
 
 def _verification(event: Item, *, db: Dynamo, settings: Settings) -> list[Message]:
@@ -75,6 +81,7 @@ class _Facts:
     record: LoanRecord
     db: Dynamo
     base_url: str
+    now: datetime
 
     @property
     def loan(self) -> Item:
@@ -105,6 +112,10 @@ class _Facts:
 
 def _invitations(facts: _Facts) -> list[Message]:
     loan = facts.loan
+    status = loans_service.effective_status(loan, facts.now)
+    if status != "pending":  # cancelled, expired, closed or funded before the email went out: no invitation to relay
+        logger.info("invitation of a loan no longer pending", extra={"event": "email_skipped", "reason": status, "event_id": facts.what})
+        return []
     shared = {
         "borrower_name": str(loan.get("borrowerName", "")),
         "amount": Decimal(loan.get("requestedAmount") or loan["amount"]),
@@ -131,10 +142,21 @@ def _response(kind: str) -> Callable[[_Facts], list[Message]]:
             "link": facts.loan_link,
         }
         if kind == "invitation_accepted":
-            context |= {"funded_amount": Decimal(facts.loan["fundedAmount"]), "amount": Decimal(facts.loan["amount"])}  # as it stands
+            context |= _acceptance_figures(facts)
         return [Message(what=facts.what, to=borrower.email, kind=kind, context=context)]
 
     return build
+
+
+def _acceptance_figures(facts: _Facts) -> dict[str, Decimal]:
+    """The funding as of the acceptance, from its event (written by the accept transaction, which pins the figure it read).
+
+    An `accepted` event written before events carried these figures (no fundedAmount on it) falls back to the
+    loan as it stands when the email goes out, which is what such emails always said (a later acceptance may show).
+    """
+    if "fundedAmount" in facts.event and "loanAmount" in facts.event:
+        return {"funded_amount": facts.amount("fundedAmount", 0), "amount": facts.amount("loanAmount", 0)}
+    return {"funded_amount": Decimal(facts.loan["fundedAmount"]), "amount": Decimal(facts.loan["amount"])}  # legacy: as it stands
 
 
 def _everyone(kind: str) -> Callable[[_Facts], list[Message]]:

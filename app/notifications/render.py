@@ -6,6 +6,13 @@ this file's path, so a plain copy of app/ such as the Lambda zip carries them), 
   handed over by mistake) are never seen, and a missing key raises instead of sending a half-empty email.
 - The HTML part is autoescaped; context values are data, never template source. The subject is one line
   (control characters and line breaks collapsed: no header injection) of at most SUBJECT_MAX characters.
+- Every user text (names, purpose, addresses) is cleaned by `user_text` before any template sees it, so subject
+  and both parts get the same: invisible and bidi control characters (Unicode category Cf: zero-width
+  space/joiner/non-joiner, U+FEFF, U+2060-U+2064, U+200E/F, U+061C, the embeddings, overrides and isolates
+  U+202A-U+202E, U+2066-U+2069, ...) are removed, and in free text (not in a validated email address)
+  URL-like text is defanged so no mail client turns it into a link: "http://" -> "hxxp://", "https://" ->
+  "hxxps://", any other "scheme://" -> "scheme[:]//", and a dot before a name of 2+ letters -> "[.]"
+  ("example.com" -> "example[.]com", "evil@phish.com" -> "evil@phish[.]com"). The only <a> of an email is its link.
 - Money is Decimal only (`money` refuses float), rounded to cents half-even; dates and times are spelled out in UTC.
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import decimal
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +40,9 @@ ROLES = ("borrower", "lender")
 # Control characters (C0, DEL, C1) and the bidirectional overrides that can make a name read backwards.
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _LINK = re.compile(r"https?://[^\s\"'<>\\]+")
+_SCHEME = re.compile(r"(?i)\b(?:(h)tt(ps?)|([a-z][a-z0-9+.-]*)):(//|\\\\)")
+_DOMAIN_DOT = re.compile(r"(?<=[^\W_])[.\u3002\uff0e\uff61](?=[^\W\d_]{2})")  # also the ideographic/full-width dots
+ADDRESS_KEYS = frozenset({"lender_email"})  # validated email addresses: cleaned, not defanged (they are no link text)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -141,6 +152,24 @@ def oneline(value: object) -> str:
     return " ".join(_INVISIBLE.sub(" ", str(value)).split())
 
 
+def _visible(char: str) -> bool:
+    return unicodedata.category(char) != "Cf"
+
+
+def _defanged_scheme(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)}xx{match.group(2)}://"
+    return f"{match.group(3)}[:]//"
+
+
+def user_text(value: str, *, address: bool = False) -> str:
+    """A user's text as it may reach an email: Cf characters (invisible, bidi controls) removed; unless `address`, links defanged."""
+    text = "".join(filter(_visible, value))
+    if address:
+        return text
+    return _DOMAIN_DOT.sub("[.]", _SCHEME.sub(_defanged_scheme, text))
+
+
 def clip(value: object, limit: int) -> str:
     """One line of at most `limit` characters, ending in an ellipsis when cut."""
     line = oneline(value)
@@ -176,6 +205,9 @@ def _checked(name: str, kind: Kind, context: Mapping[str, object]) -> dict[str, 
     if missing:
         raise ValueError(f"{name} email is missing context keys: {', '.join(missing)}")
     values = {key: context[key] for key in kind.keys}
+    for key, value in values.items():  # every user text, the same way (our own link excepted: checked below)
+        if key != "link" and isinstance(value, str):
+            values[key] = user_text(value, address=key in ADDRESS_KEYS)
     if "role" in values and values["role"] not in ROLES:
         raise ValueError(f"{name} email: role must be one of {ROLES}, got {values['role']!r}")
     link = values["link"]

@@ -60,7 +60,7 @@ def handle_records(
         event = event_of(record)
         try:
             if event is not None:
-                messages = messages_for(event, db=db, settings=settings)
+                messages = messages_for(event, db=db, settings=settings, now=clock.now())
                 result.sent += deliver(messages, db=db, sender=sender, clock=clock, request_id=request_id).sent
         except (SendFailed, DataLayerError):  # the provider or the table failed: this record is retried
             result.failed_sequence_number = str(record["dynamodb"]["SequenceNumber"])
