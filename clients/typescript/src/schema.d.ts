@@ -187,7 +187,7 @@ export interface paths {
         put?: never;
         /**
          * Create a loan and invite its lenders
-         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required). Per account per UTC day at most LOAN_CREATE_DAILY_LIMIT loans (default 10) and INVITATION_DAILY_LIMIT invitations (default 60, the lenders of every loan created that day) are created: beyond, 429 RATE_LIMITED with Retry-After (seconds until the next UTC midnight) and nothing is written. A replay of an Idempotency-Key counts nothing.
          */
         post: operations["createLoan"];
         delete?: never;
@@ -3328,6 +3328,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "VALIDATION_ERROR" | "CONTRIBUTIONS_MISMATCH" | "DUPLICATE_LENDER" | "SELF_INVITE" | "IDEMPOTENCY_KEY_REUSED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Too many attempts: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
