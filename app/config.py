@@ -43,16 +43,16 @@ class Settings(BaseSettings):
     ach_kms_key_id: str | None = None
     ach_local_key: str | None = None
 
+    # No relay for spam: per account per UTC day, at most this many loans created and invitations sent with them
+    # (POST /loans answers 429 RATE_LIMITED beyond, Retry-After = seconds to the next UTC midnight; app/loans/quota.py).
+    loan_create_daily_limit: int = Field(default=10, ge=1, le=10_000)
+    invitation_daily_limit: int = Field(default=60, ge=1, le=100_000)
+
     # A borrower may close funding early once this share of the amount is funded (POST /loans/{id}/close-funding).
     min_partial_funding_percent: int = Field(default=50, ge=1, le=100)
 
     # The local worker (python -m app.worker): seconds between runs of the scheduled jobs.
     worker_interval_seconds: float = Field(default=60, gt=0, le=86_400)
-
-    # No relay for spam: per account per UTC day, at most this many loans created and invitations sent with them
-    # (POST /loans answers 429 RATE_LIMITED beyond, Retry-After = seconds to the next UTC midnight; app/loans/quota.py).
-    loan_create_daily_limit: int = Field(default=10, ge=1, le=10_000)
-    invitation_daily_limit: int = Field(default=60, ge=1, le=100_000)
 
     # Email (app/notifications): SES v2 in AWS, a real SMTP server locally (scripts/dev.sh starts maildev).
     email_backend: Literal["ses", "smtp"] = "smtp"

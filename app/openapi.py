@@ -38,8 +38,8 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
         403: UNVERIFIED,
         409: ("IDEMPOTENCY_IN_PROGRESS",),
         422: ("CONTRIBUTIONS_MISMATCH", "DUPLICATE_LENDER", "SELF_INVITE", "IDEMPOTENCY_KEY_REUSED"),
-    },
         429: ("RATE_LIMITED",),  # the daily quota (app/loans/quota.py)
+    },
     "listMyLoans": {},
     "getLoan": {404: NOT_FOUND},
     "cancelLoan": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING",)},

@@ -78,6 +78,10 @@ def make_settings(endpoint_url: str, table_name: str, **overrides: Any) -> Setti
         "ach_local_key": base64.b64encode(os.urandom(32)).decode(),
         "cors_origins": TEST_ORIGIN,
         "debug_db_metrics": True,
+        # the daily quota (app/loans/quota.py) is tested by tests/loans/test_daily_quota.py; elsewhere a test's
+        # borrower may create more loans in one day than a real one ever does
+        "loan_create_daily_limit": 10_000,
+        "invitation_daily_limit": 100_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -104,7 +108,3 @@ def db(app: FastAPI) -> Dynamo:
     resources = app.state.resources
     database: Dynamo = resources.db
     return database
-        # the daily quota (app/loans/quota.py) is tested by tests/loans/test_daily_quota.py; elsewhere a test's
-        # borrower may create more loans in one day than a real one ever does
-        "loan_create_daily_limit": 10_000,
-        "invitation_daily_limit": 100_000,

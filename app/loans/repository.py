@@ -184,6 +184,8 @@ def insert_loan(
     invitations: list[Item],
     actor: Actor,
     caller_check: CallerCheck,
+    quota: Operation,
+    over_quota: Callable[[Item | None], DomainError],
     completion: Operation | None = None,
 ) -> None:
     """The loan, every invitation, the `created` event and the day's quota count (the borrower's account check, the
@@ -202,8 +204,6 @@ def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
     if exc.failed(transitions.INVITATION):
         invitation = exc.items[transitions.INVITATION]
         if invitation is None:
-    quota: Operation,
-    over_quota: Callable[[Item | None], DomainError],
             return NotInvited()
         return AlreadyResponded() if invitation.get("status") in ("accepted", "declined") else LoanNotPending()
     if accepting and exc.failed(transitions.ACH):
