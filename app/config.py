@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     aws_read_timeout_seconds: float = Field(default=2, gt=0, le=10)
     aws_max_attempts: int = Field(default=3, ge=1, le=5)  # the first call included (botocore's total_max_attempts)
     aws_retry_mode: Literal["standard", "adaptive"] = "standard"
+    # A write that keeps losing races to concurrent writes of the same loan is re-run for this long
+    # (app/retry.py) before it answers 409 CONFLICT with Retry-After; within one process writes of a loan queue.
+    write_retry_seconds: float = Field(default=5, gt=0, le=20)
+    # A transaction whose answer was lost (timeout, dropped connection, 500) is asked after (GetItem of
+    # what it creates, the same request again with its ClientRequestToken) for this long before 503.
+    write_settle_seconds: float = Field(default=8, gt=0, le=20)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cors_origins: str = ""
 

@@ -37,8 +37,10 @@ Cursor = Annotated[
     str | None,
     Query(
         max_length=2048,
-        description="The nextCursor of the previous page of this same list, as the API returned it; "
-        "any other value is refused (422 VALIDATION_ERROR on cursor)",
+        description="The nextCursor of the previous page of this same list, as the API returned it to this same "
+        "caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another "
+        "caller or another list, or issued before cursors were sealed (an older format: restart from the first "
+        "page) is refused (422 VALIDATION_ERROR on cursor)",
     ),
 ]
 IdempotencyKey = Annotated[

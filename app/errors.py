@@ -78,6 +78,9 @@ class LostRace(Conflict):
 
     message = "The loan is being changed by other requests right now; retry the request"
 
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "1"})
+
 
 class RuleViolation(DomainError):
     status_code, code, message = 422, "VALIDATION_ERROR", "The request breaks a business rule"

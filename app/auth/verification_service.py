@@ -79,7 +79,7 @@ def verify_email(*, db: Dynamo, settings: Settings, clock: Clock, caller: Princi
         return users_service.profile_of(replace(user, email_verified=True, verification=None))
 
     try:
-        profile = retry_on_lost_race(attempt)
+        profile = retry_on_lost_race(attempt, turns=db.turns(caller.user_id))
     except InvalidVerificationToken:
         logger.info("email verification refused", extra={"request_id": request_id, "event": "verify_refused", "user_id": caller.user_id})
         raise
@@ -107,7 +107,7 @@ def resend_verification(*, db: Dynamo, settings: Settings, clock: Clock, caller:
 
     context = {"request_id": request_id, "user_id": caller.user_id}
     try:
-        retry_on_lost_race(attempt)
+        retry_on_lost_race(attempt, turns=db.turns(caller.user_id))
     except RateLimited:
         logger.info("verification resend throttled", extra={**context, "event": "resend_throttled"})
         raise

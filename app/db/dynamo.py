@@ -2,13 +2,16 @@
 
 The other modules of this package each hold one idea: errors.py (what leaves this layer and how a
 botocore failure becomes it), expressions.py (expressions, transaction operations, item encoding),
-cursors.py (signed pagination cursors), metrics.py (request counting). Numbers come back as
+cursors.py (sealed pagination cursors), metrics.py (request counting). Numbers come back as
 Decimal (attributes.py); floats are refused on the way in.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +23,28 @@ from botocore.exceptions import ClientError
 from app.db.attributes import serialize
 from app.db.cursors import CursorCodec
 from app.db.errors import DatabaseUnavailable, TransactionConflict, cancellation, error_code, translated
-from app.db.expressions import Expression, Item, Key, Operation, deserialize_item, serialize_item, transaction_item, with_expressions
+from app.db.expressions import (
+    Expression,
+    Item,
+    Key,
+    Operation,
+    deserialize_item,
+    serialize_item,
+    transaction_item,
+    with_expressions,
+    witness_of,
+)
 from app.db.metrics import count_call
 from app.db.table import PARTITION_KEY, SORT_KEY
-from app.retry import pause
+from app.retry import RACE_SECONDS, KeyedLocks, Turns, pause
 
 TRANSACTION_ATTEMPTS = 5
 BATCH_GET_LIMIT = 100
 FILTERED_READ_AHEAD = 4  # items read per item wanted when a Query has a filter
 QUERY_READ_LIMIT = 400
+SETTLE_SECONDS = 8.0  # how long an unknown transaction outcome is asked after before 503 (AWS_WRITE_SETTLE_SECONDS)
+
+logger = logging.getLogger("app.db")
 
 
 @dataclass
@@ -88,10 +104,25 @@ def _pause(attempt: int) -> None:
 class Dynamo:
     """Typed GetItem / BatchGetItem / PutItem / UpdateItem / Query / TransactWriteItems on one table."""
 
-    def __init__(self, client: Any, table_name: str, cursor_secret: bytes) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        cursor_secret: bytes,
+        *,
+        write_retry_seconds: float = RACE_SECONDS,
+        settle_seconds: float = SETTLE_SECONDS,
+    ) -> None:
         self.client = client
         self.table_name = table_name
+        self.write_retry_seconds = write_retry_seconds
+        self.settle_seconds = settle_seconds
+        self._write_locks = KeyedLocks()  # this process's writers of one key take turns (app/retry.py)
         self.cursors = CursorCodec(cursor_secret)
+
+    def turns(self, owner_id: str) -> Turns:
+        """Writes to one loan or user (its id) from this process take turns; a lost race is retried for write_retry_seconds."""
+        return Turns(self._write_locks, owner_id, self.write_retry_seconds)
 
     def get(self, key: Key, *, consistent: bool = True) -> Item | None:
         with translated():
@@ -150,15 +181,21 @@ class Dynamo:
         newest_first: bool = False,
         limit: int | None = None,
         cursor: str | None = None,
+        caller: str | None = None,
         consistent: bool = False,
     ) -> Page:
         """One page of a Query; `limit` caps items returned, and a filtered page is topped up until full.
+
+        A cursor is sealed for its scope: `caller` (the user id of whoever lists, which every list
+        endpoint passes) and the query (table, index, key condition and its values, filter); any other
+        scope's cursor, a tampered one or one of an older format is InvalidCursor (cursors.py).
 
         A filtered Query reads FILTERED_READ_AHEAD times `limit` items per request (the filter runs
         after the read), keeps the first `limit` matches and resumes after the last one it kept, so
         a sparse filter costs few round trips instead of one request per missing item.
         """
-        scope = f"{self.table_name}|{index}|{key_condition.text}|{sorted(key_condition.values.items())}|{where.text if where else ''}"
+        query = f"{self.table_name}|{index}|{key_condition.text}|{sorted(key_condition.values.items())}|{where.text if where else ''}"
+        scope = f"{caller or ''}|{query}"
         start = self.cursors.decode(scope, cursor) if cursor is not None else None
         read_size = None if limit is None else min(limit * FILTERED_READ_AHEAD, QUERY_READ_LIMIT) if where else limit
         items: list[Item] = []
@@ -192,12 +229,23 @@ class Dynamo:
         return self.query(key_condition, index=index, consistent=consistent).items
 
     def transact_write(self, operations: Sequence[Operation]) -> None:
-        """All-or-nothing write of up to 100 operations; retries pure conflicts a bounded number of times."""
+        """All-or-nothing write of up to 100 operations; retries pure conflicts a bounded number of times.
+
+        A transaction whose answer never came (a timeout or a dropped connection after botocore's own
+        retries, a 500) may have committed: before anything is answered its outcome is found out
+        (`_settle`), so a committed write is never reported as a failure.
+        """
         request = [transaction_item(self.table_name, op) for op in operations]
         for attempt in range(TRANSACTION_ATTEMPTS):
+            token = uuid.uuid4().hex  # ours, so the same transaction can be asked about again (below)
             try:
-                with translated():
-                    self.client.transact_write_items(TransactItems=request)
+                try:
+                    with translated():
+                        self.client.transact_write_items(TransactItems=request, ClientRequestToken=token)
+                except DatabaseUnavailable as exc:
+                    if not exc.maybe_applied:
+                        raise
+                    self._settle(request, token)
                 return
             except ClientError as exc:
                 code = error_code(exc)
@@ -211,3 +259,43 @@ class Dynamo:
                     raise cancelled from exc
                 _pause(attempt)
         raise TransactionConflict("transaction conflicted with concurrent writes")
+
+    def _settle(self, request: list[dict[str, Any]], token: str) -> None:
+        """Return if the transaction sent with `token` committed; raise what it met if it did not; 503 only if nobody can tell.
+
+        Two questions, asked in turn until one is answered or settle_seconds pass: does the item
+        the transaction creates (its `witness`, a new item whose key it chose) exist as written
+        (GetItem, strongly consistent)? And what does DynamoDB answer the same transaction sent
+        again with the same ClientRequestToken: success if it had committed (or commits now, once),
+        its cancellation if it could not, TransactionInProgress while the first is still running.
+        """
+        witness = witness_of(request)
+        deadline = time.monotonic() + self.settle_seconds
+        attempt = 0
+        while True:
+            if witness is not None and self._holds(witness):
+                return
+            try:
+                with translated():
+                    self.client.transact_write_items(TransactItems=request, ClientRequestToken=token)
+                return
+            except DatabaseUnavailable:
+                pass  # no answer yet: ask again
+            except ClientError as exc:
+                if error_code(exc) != "TransactionInProgressException":
+                    raise
+            attempt += 1
+            if time.monotonic() >= deadline:
+                logger.error("transaction outcome unknown", extra={"event": "transaction_outcome_unknown", "attempts": attempt})
+                raise DatabaseUnavailable("transaction outcome unknown")
+            pause(min(attempt, 5), base=0.05, cap=1.0)
+
+    def _holds(self, put: dict[str, Any]) -> bool:
+        """Whether the item of `put` (a serialized Put) is in the table exactly as it would write it (False if unknown)."""
+        key = {name: put["Item"][name] for name in (PARTITION_KEY, SORT_KEY)}
+        try:
+            with translated():
+                found = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        except DatabaseUnavailable:
+            return False
+        return found is not None and deserialize_item(found) == deserialize_item(put["Item"])

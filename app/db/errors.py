@@ -29,6 +29,7 @@ UNAVAILABLE_CODES = frozenset(
         "ResourceNotFoundException",
     }
 )
+SERVER_FAULTS = frozenset({"InternalServerError", "ServiceUnavailable"})
 THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 
@@ -58,7 +59,16 @@ class TransactionConflict(DataLayerError):
 
 
 class DatabaseUnavailable(DataLayerError):
-    """The table cannot be reached or is throttling us."""
+    """The table cannot be reached or is throttling us.
+
+    `maybe_applied`: the request may have reached DynamoDB and its answer was lost (a read timeout, a
+    dropped connection, also on one of botocore's earlier attempts) or DynamoDB answered a 500, which
+    "may or may not have succeeded". A throttled or refused request was not applied.
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
 
 
 class InvalidCursor(DataLayerError):
@@ -80,10 +90,10 @@ def translated() -> Iterator[None]:
             raw = exc.response.get("Item")
             raise ConditionFailed(deserialize_item(raw) if raw else None) from exc
         if code in UNAVAILABLE_CODES:
-            raise DatabaseUnavailable(code) from exc
+            raise DatabaseUnavailable(code, maybe_applied=code in SERVER_FAULTS) from exc
         raise
-    except BotoCoreError as exc:  # connection refused, timeouts, DNS
-        raise DatabaseUnavailable(type(exc).__name__) from exc
+    except BotoCoreError as exc:  # connection refused, timeouts, DNS: after retries, one of which may have been delivered
+        raise DatabaseUnavailable(type(exc).__name__, maybe_applied=True) from exc
 
 
 def cancellation(exc: ClientError) -> TransactionCancelled | None:

@@ -79,3 +79,12 @@ def transaction_item(table_name: str, operation: Operation) -> dict[str, Any]:
     if spec.get("_condition") is not None:
         params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     return {kind: params}
+
+
+def witness_of(request: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The serialized Put of the first item `request` (TransactItems) creates only if absent: its presence proves the commit."""
+    for entry in request:
+        put = entry.get("Put")
+        if put is not None and "attribute_not_exists" in put.get("ConditionExpression", ""):
+            return dict(put)
+    return None

@@ -90,6 +90,6 @@ def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Pri
             invitation["loanStatus"] = "active"
         return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email, now=now)
 
-    closed = retry_on_lost_race(attempt)
+    closed = retry_on_lost_race(attempt, turns=db.turns(loan_id))
     logger.info("funding closed", extra={"request_id": request_id, "event": "funding_closed", "loan_id": loan_id})
     return closed

@@ -77,7 +77,7 @@ def accept_invitation(
         repository.commit_acceptance(db, record, actor, ach_item=ach_item, lender_grant=grant, completes=completes)
         return record, contribution, completes
 
-    record, contribution, completes = retry_on_lost_race(attempt)
+    record, contribution, completes = retry_on_lost_race(attempt, turns=db.turns(loan_id))
     logger.info("invitation accepted", extra={"request_id": request_id, "event": "invitation_accepted", "loan_id": loan_id})
     if completes:
         logger.info("loan activated", extra={"request_id": request_id, "event": "loan_activated", "loan_id": loan_id})
@@ -122,7 +122,7 @@ def decline_invitation(*, db: Dynamo, clock: Clock, lender: Principal, loan_id: 
         actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=iso(now), request_id=request_id)
         repository.commit_decline(db, record, actor, caller_check=users_service.account_exists(user_id=lender.user_id))
 
-    retry_on_lost_race(attempt)
+    retry_on_lost_race(attempt, turns=db.turns(loan_id))
     logger.info("invitation declined", extra={"request_id": request_id, "event": "invitation_declined", "loan_id": loan_id})
     return Declined(loan_id=loan_id, status="declined")
 
@@ -131,7 +131,7 @@ def pending_invitations(*, db: Dynamo, clock: Clock, lender: Principal, limit: i
     """Invitations still `invited` on pending loans before their deadline: one Query on GSI1 + one BatchGetItem."""
     now = clock.now()
     page = repository.invitation_page(
-        db, email=lender.email, status="invited", loan_status="pending", limit=limit, cursor=cursor, open_at=now
+        db, email=lender.email, caller_id=lender.user_id, status="invited", loan_status="pending", limit=limit, cursor=cursor, open_at=now
     )
     loans = repository.loans_of_invitations(db, page.items)
     items = [
@@ -144,7 +144,9 @@ def pending_invitations(*, db: Dynamo, clock: Clock, lender: Principal, limit: i
 
 def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, cursor: str | None) -> LoanPage:
     """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
-    page = repository.invitation_page(db, email=lender.email, status="accepted", loan_status=None, limit=limit, cursor=cursor)
+    page = repository.invitation_page(
+        db, email=lender.email, caller_id=lender.user_id, status="accepted", loan_status=None, limit=limit, cursor=cursor
+    )
     loans = repository.loans_of_invitations(db, page.items)
     now = clock.now()
     items = []

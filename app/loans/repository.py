@@ -85,6 +85,8 @@ def loans_of_borrower(
 ) -> Page:
     """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation); `late`: active and past due.
 
+    The borrower is the caller (GET /loans/my-loans): the page's cursor is sealed for them.
+
     `pending` and `expired` are the statuses a reader sees at `now`: a pending loan past its deadline is expired
     even before the expiry job has persisted it (the filter compares its deadline with `now`).
     """
@@ -112,17 +114,17 @@ def loans_of_borrower(
             names=names,
             values={":active": "active", ":today": late.today.isoformat(), ":activatedBefore": late.activated_before.isoformat()},
         )
-    return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
+    return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor, caller=borrower_id)
 
 
-def event_page(db: Dynamo, *, loan_id: str, limit: int, cursor: str | None) -> Page:
-    """A page of the loan's audit events, oldest first (event ids are time-ordered)."""
+def event_page(db: Dynamo, *, loan_id: str, caller_id: str, limit: int, cursor: str | None) -> Page:
+    """A page of the loan's audit events, oldest first (event ids are time-ordered); its cursor is `caller_id`'s only."""
     condition = Expression(
         "#pk = :pk AND begins_with(#sk, :event)",
         names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
         values={":pk": loan_partition(loan_id), ":event": EVENT},
     )
-    return db.query(condition, limit=limit, cursor=cursor, consistent=True)
+    return db.query(condition, limit=limit, cursor=cursor, caller=caller_id, consistent=True)
 
 
 def borrower_partition(db: Dynamo, *, user_id: str) -> tuple[Item | None, list[Item]]:
@@ -140,9 +142,19 @@ def invitations_of(db: Dynamo, *, email: str) -> list[Item]:
 
 
 def invitation_page(
-    db: Dynamo, *, email: str, status: str, loan_status: str | None, limit: int, cursor: str | None, open_at: datetime | None = None
+    db: Dynamo,
+    *,
+    email: str,
+    caller_id: str,
+    status: str,
+    loan_status: str | None,
+    limit: int,
+    cursor: str | None,
+    open_at: datetime | None = None,
 ) -> Page:
     """A page of the email's invitation items in one participation status (and loan status), newest first.
+
+    `caller_id`: the lender listing them (the owner of `email`), for whom alone the page's cursor is sealed.
 
     `open_at`: only invitations whose funding deadline comes after that moment (items from before
     deadlines existed: invited less than the default funding window ago).
@@ -160,7 +172,7 @@ def invitation_page(
         text += " AND (fundingDeadline > :now OR (attribute_not_exists(fundingDeadline) AND invitedAt > :legacyInvitedAfter))"
         values.update({":now": iso(open_at), ":legacyInvitedAfter": iso(open_at - timedelta(days=DEFAULT_FUNDING_DAYS))})
     where = Expression(text, names=names, values=values)
-    return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor)
+    return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor, caller=caller_id)
 
 
 def loans_of_invitations(db: Dynamo, invitations: list[Item]) -> dict[str, Item]:

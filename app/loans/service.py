@@ -85,7 +85,7 @@ def loan_events(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, curs
     record = visible_record(db, loan_id=loan_id, caller=caller)
     if record.borrower_id != caller.user_id:
         raise LoanNotFound()
-    page = repository.event_page(db, loan_id=loan_id, limit=limit, cursor=cursor)
+    page = repository.event_page(db, loan_id=loan_id, caller_id=caller.user_id, limit=limit, cursor=cursor)
     return LoanEventPage(items=[views.event_public(item) for item in page.items], next_cursor=page.next_cursor)
 
 
@@ -108,7 +108,7 @@ def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, 
             invitation["loanStatus"] = "cancelled"
         return views.record_seen_by(record, user_id=borrower.user_id, email=borrower.email, now=now)
 
-    cancelled = retry_on_lost_race(attempt)
+    cancelled = retry_on_lost_race(attempt, turns=db.turns(loan_id))
     logger.info("loan cancelled", extra={"request_id": request_id, "event": "loan_cancelled", "loan_id": loan_id})
     return cancelled
 

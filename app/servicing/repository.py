@@ -62,14 +62,14 @@ def stored_schedule(db: Dynamo, *, loan_id: str, loan_version: int) -> list[Inst
     return [_installment_of(entry) for entry in item["installments"]]
 
 
-def repayment_page(db: Dynamo, *, loan_id: str, limit: int, cursor: str | None) -> Page:
-    """A page of the loan's repayment items, newest first (ids are UUIDv7)."""
+def repayment_page(db: Dynamo, *, loan_id: str, caller_id: str, limit: int, cursor: str | None) -> Page:
+    """A page of the loan's repayment items, newest first (ids are UUIDv7); its cursor is `caller_id`'s only."""
     condition = Expression(
         "#pk = :pk AND begins_with(#sk, :repayment)",
         names={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
         values={":pk": servicing_partition(loan_id), ":repayment": REPAYMENT},
     )
-    return db.query(condition, newest_first=True, limit=limit, cursor=cursor)
+    return db.query(condition, newest_first=True, limit=limit, cursor=cursor, caller=caller_id)
 
 
 def all_repayments(db: Dynamo, *, loan_id: str) -> list[Item]:

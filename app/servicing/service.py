@@ -124,7 +124,8 @@ def record_repayment(
         work=lambda completion: retry_on_lost_race(
             lambda: _record(
                 db=db, clock=clock, borrower=borrower, loan_id=loan_id, amount=amount, request_id=request_id, completion=completion
-            )
+            ),
+            turns=db.turns(loan_id),
         ),
     )
     if not outcome.replayed:
@@ -230,7 +231,7 @@ def list_repayments(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, 
     """Newest first; an accepted lender sees only their own distribution in each."""
     record, is_borrower = loans_service.loan_for_servicing(db=db, caller=caller, loan_id=loan_id)
     _serviced(record)
-    page = repository.repayment_page(db, loan_id=record.loan_id, limit=limit, cursor=cursor)
+    page = repository.repayment_page(db, loan_id=record.loan_id, caller_id=caller.user_id, limit=limit, cursor=cursor)
     only = None if is_borrower else caller.user_id
     return RepaymentPage(items=[_repayment_of(item, only_lender=only) for item in page.items], next_cursor=page.next_cursor)
 

@@ -6,11 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from app.config import Settings
 from app.db.dynamo import Dynamo, make_client
 from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled
 from app.db.expressions import Expression, tx_check, tx_put, tx_update
 from app.db.keys import loan_partition
 from app.db.table import GSI1_NAME
+from tests.support.old_cursors import app_cursor_secret, old_format
 
 NOT_EXISTS = Expression("attribute_not_exists(PK)")
 
@@ -136,9 +138,9 @@ def test_tampered_cursor_is_rejected(db: Dynamo) -> None:
     db.transact_write([tx_put(item(partition, f"I#{n}")) for n in range(3)])
     cursor = db.query(by_partition(partition), limit=1).next_cursor
     assert cursor is not None
-    payload, signature = cursor.split(".")
-    forged = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + signature
-    for bad in (forged, cursor + "x", "garbage", "a.b.c", ""):
+    middle = len(cursor) // 2
+    forged = cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1 :]
+    for bad in (forged, cursor + "x", cursor[:-1], "garbage", "a.b.c", ""):
         with pytest.raises(InvalidCursor):
             db.query(by_partition(partition), limit=1, cursor=bad)
 
@@ -149,6 +151,30 @@ def test_cursor_is_bound_to_its_query(db: Dynamo) -> None:
     cursor = db.query(by_partition(partition), limit=1).next_cursor
     with pytest.raises(InvalidCursor):
         db.query(by_partition(loan_partition("someone-else")), limit=1, cursor=cursor)
+
+
+def test_cursor_is_bound_to_its_caller(db: Dynamo) -> None:
+    partition = loan_partition("shared")
+    db.transact_write([tx_put(item(partition, f"I#{n}")) for n in range(3)])
+    cursor = db.query(by_partition(partition), limit=1, caller="borrower").next_cursor
+    assert cursor is not None
+    second = db.query(by_partition(partition), limit=1, caller="borrower", cursor=cursor)
+    assert [entry["SK"] for entry in second.items] == ["I#1"]
+    for other in ("lender", None):
+        with pytest.raises(InvalidCursor):
+            db.query(by_partition(partition), limit=1, caller=other, cursor=cursor)
+
+
+def test_a_cursor_of_the_old_format_for_the_same_query_is_refused(db: Dynamo, settings: Settings) -> None:
+    """What the previous codec issued for this very query (readable key + HMAC, same secret) no longer opens."""
+    partition = loan_partition("old-format")
+    db.transact_write([tx_put(item(partition, f"I#{n}")) for n in range(3)])
+    secret = app_cursor_secret(settings.jwt_secret)
+    condition = by_partition(partition)
+    scope = f"{db.table_name}|None|{condition.text}|{sorted(condition.values.items())}|"
+    old = old_format(secret, scope, {"PK": {"S": partition}, "SK": {"S": "I#0"}})
+    with pytest.raises(InvalidCursor):
+        db.query(condition, limit=1, cursor=old)
 
 
 def test_unreachable_endpoint_is_database_unavailable() -> None:

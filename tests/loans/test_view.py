@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from decimal import Decimal
 
@@ -9,9 +10,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.config import Settings
+from app.db.keys import LOAN, loan_partition, user_partition
+from app.db.table import GSI1_NAME
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import accept, cancel, create_loan, error_code, exact
 from tests.support.clock import FakeClock
+from tests.support.old_cursors import app_cursor_secret, old_format
 
 
 @pytest.fixture
@@ -154,21 +159,53 @@ def test_a_tampered_cursor_is_422(client: TestClient, clock: FakeClock, borrower
 def test_a_cursor_edited_by_the_caller_is_422(client: TestClient, clock: FakeClock, borrower: TestUser) -> None:
     _three_loans(client, clock, borrower)
     cursor = client.get("/loans/my-loans", params={"limit": 1}, headers=borrower.headers).json()["nextCursor"]
-    payload, signature = cursor.split(".")
-    edited = ("A" if payload[0] != "A" else "B") + payload[1:] + "." + signature
+    middle = len(cursor) // 2
+    edited = cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1 :]
 
     response = client.get("/loans/my-loans", params={"cursor": edited}, headers=borrower.headers)
 
     assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "cursor"
 
 
 def test_another_users_cursor_is_422(client: TestClient, app: FastAPI, clock: FakeClock, borrower: TestUser) -> None:
+    # Given: a cursor from user A's /loans/my-loans
     _three_loans(client, clock, borrower)
     cursor = client.get("/loans/my-loans", params={"limit": 1}, headers=borrower.headers).json()["nextCursor"]
-
+    # When: user B sends it
     response = client.get("/loans/my-loans", params={"cursor": cursor}, headers=a_user(app).headers)
+    # Then: refused on the cursor, while A may still use it
+    assert response.status_code == 422
+    assert error_code(response) == "VALIDATION_ERROR"
+    assert response.json()["error"]["details"][0]["field"] == "cursor"
+    assert client.get("/loans/my-loans", params={"cursor": cursor}, headers=borrower.headers).status_code == 200
+
+
+def test_a_cursor_is_not_base64_of_readable_json(client: TestClient, clock: FakeClock, borrower: TestUser) -> None:
+    ids = _three_loans(client, clock, borrower)
+    cursor = client.get("/loans/my-loans", params={"limit": 1}, headers=borrower.headers).json()["nextCursor"]
+
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+    assert "." not in cursor
+    assert not any(part.encode() in raw for part in (*ids, borrower.user_id, "LOAN#", "USER#", '"S"'))
+
+
+def test_a_cursor_issued_before_cursors_were_sealed_is_422(
+    client: TestClient, settings: Settings, clock: FakeClock, borrower: TestUser
+) -> None:
+    """The old format (readable key + HMAC) for this very query, as the previous release signed it: clients restart at page one."""
+    ids = _three_loans(client, clock, borrower)
+    values = {":user": user_partition(borrower.user_id), ":loan": LOAN}
+    scope = f"{settings.table_name}|{GSI1_NAME}|#gsiPartition = :user AND begins_with(#gsiSort, :loan)|{sorted(values.items())}|"
+    last_key = {"PK": {"S": loan_partition(ids[2])}, "SK": {"S": user_partition(borrower.user_id)}}
+    old = old_format(app_cursor_secret(settings.jwt_secret), scope, last_key)
+
+    response = client.get("/loans/my-loans", params={"limit": 1, "cursor": old}, headers=borrower.headers)
 
     assert response.status_code == 422
+    assert error_code(response) == "VALIDATION_ERROR"
+    assert response.json()["error"]["details"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize("limit", [0, 101, -1, "ten"])

@@ -190,6 +190,27 @@ def test_a_tampered_cursor_is_422_on_the_cursor(client: TestClient, clock: FakeC
     assert fields_of(response) == ["cursor"]
 
 
+def test_a_lender_replaying_the_borrowers_repayments_cursor_is_422(
+    client: TestClient, clock: FakeClock, people: dict[str, TestUser], loan_id: str
+) -> None:
+    # Given: two repayments, and the borrower's cursor after the first page
+    bea, lou = people["bea"], people["lou"]
+    for amount in ("1.00", "2.00"):
+        assert _record(client, bea, loan_id, amount).status_code == 201
+        clock.advance(seconds=1)
+    cursor = _repayments(client, bea, loan_id, limit=1)["nextCursor"]
+    assert cursor
+    # When: a lender of the same loan sends it (the same query, another caller)
+    response = client.get(f"/loans/{loan_id}/repayments", params={"limit": 1, "cursor": cursor}, headers=lou.headers)
+    # Then: 422 on the cursor; the lender's own cursor and the borrower's still work for their owners
+    assert response.status_code == 422, response.text
+    assert error_code(response) == "VALIDATION_ERROR"
+    assert fields_of(response) == ["cursor"]
+    own = _repayments(client, lou, loan_id, limit=1)["nextCursor"]
+    assert own and len(_repayments(client, lou, loan_id, limit=1, cursor=own)["items"]) == 1
+    assert len(_repayments(client, bea, loan_id, limit=1, cursor=cursor)["items"]) == 1
+
+
 def test_an_amount_with_trailing_zeros_is_the_same_amount_to_the_cent(
     client: TestClient, people: dict[str, TestUser], loan_id: str
 ) -> None:
