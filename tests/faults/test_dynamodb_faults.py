@@ -54,6 +54,7 @@ CREATE_FAULTS = {
     "EndpointConnectionError": lambda: EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
     "ReadTimeoutError": lambda: ReadTimeoutError(endpoint_url="http://127.0.0.1:9"),
 }
+MAYBE_APPLIED = {"InternalServerError", "EndpointConnectionError", "ReadTimeoutError"}
 
 
 @pytest.mark.parametrize("fault", list(CREATE_FAULTS))
@@ -67,7 +68,10 @@ def test_a_create_that_cannot_write_is_503_and_leaves_no_loan(
         answer = post_json(client, "/loans", body, people["bea"].headers)
 
     assert_unavailable(answer)
-    assert seen.answered == 1  # unavailable is not retried by us (botocore's retries are off here)
+    if fault in MAYBE_APPLIED:  # the answer was lost or DynamoDB said "may have succeeded": asked again until settled
+        assert seen.answered > 1
+    else:
+        assert seen.answered == 1  # a refused write is not retried by us (botocore's retries are off here)
     assert whole_table(db) == before
     assert client.get("/loans/my-loans", headers=people["bea"].headers).json()["items"] == []
 
