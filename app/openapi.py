@@ -3,7 +3,8 @@
 - Error responses: each operation lists the statuses it can answer and, per status, the `code`
   values as an enum (ERROR_CODES below, plus the defaults every operation of its kind has).
 - Response headers: X-Request-ID on every response; Retry-After on 429, 503 and a 409 that can be
-  IDEMPOTENCY_IN_PROGRESS; Idempotent-Replayed where an Idempotency-Key is accepted.
+  IDEMPOTENCY_IN_PROGRESS or CONFLICT (a write that lost to concurrent ones for WRITE_RETRY_SECONDS);
+  Idempotent-Replayed where an Idempotency-Key is accepted.
 - Every component schema carries an example, composed from its fields' examples.
 """
 
@@ -95,7 +96,7 @@ def _default_codes(operation: dict[str, Any], method: str) -> dict[int, tuple[st
     if operation.get("security"):
         codes[401] = ("UNAUTHENTICATED",)
     if method in ("post", "put", "patch"):
-        codes[409] = ("CONFLICT",)  # a write that kept colliding with concurrent ones: safe to retry
+        codes[409] = ("CONFLICT",)  # a write that kept colliding with concurrent ones: safe to retry after Retry-After
     return codes
 
 
@@ -135,7 +136,7 @@ def _headers(operation: dict[str, Any]) -> None:
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = REQUEST_ID_HEADER
         codes = str(response.get("content", {}))
-        if status in ("429", "503") or (status == "409" and "IDEMPOTENCY_IN_PROGRESS" in codes):
+        if status in ("429", "503") or (status == "409" and ("IDEMPOTENCY_IN_PROGRESS" in codes or "'CONFLICT'" in codes)):
             headers["Retry-After"] = RETRY_AFTER_HEADER
         if operation["operationId"] in IDEMPOTENT and status.startswith("2"):
             headers[idempotency.REPLAYED_HEADER] = REPLAYED_HEADER_SPEC

@@ -33,9 +33,9 @@ variable "lambda_memory_mb" {
 }
 
 variable "lambda_timeout_seconds" {
-  description = "Lambda timeout; keep it under API Gateway's 30 s integration limit."
+  description = "Lambda timeout; keep it under API Gateway's 30 s integration limit (README: Timeouts and retries)."
   type        = number
-  default     = 15
+  default     = 28
 
   validation {
     condition     = var.lambda_timeout_seconds >= 3 && var.lambda_timeout_seconds <= 29

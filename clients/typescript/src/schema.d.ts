@@ -239,7 +239,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a pending loan (borrower only) */
+        /**
+         * Cancel a pending loan (borrower only)
+         * @description An invited lender gets 403; anyone else 404, an invited account whose email is not verified included (while verification is required). 409 LOAN_NOT_PENDING once the loan is not pending (expired included).
+         */
         post: operations["cancelLoan"];
         delete?: never;
         options?: never;
@@ -278,7 +281,7 @@ export interface paths {
         put?: never;
         /**
          * Close funding early: the loan becomes active on what is funded (borrower only)
-         * @description Allowed on a pending loan once at least MIN_PARTIAL_FUNDING_PERCENT (default 50) percent of the amount is funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn.
+         * @description Allowed on a pending loan once at least MIN_PARTIAL_FUNDING_PERCENT (default 50) percent of the amount is funded: amount becomes fundedAmount, requestedAmount keeps the original, open invitations are withdrawn. An invited lender gets 403; anyone else 404, an invited account whose email is not verified included.
          */
         post: operations["closeFunding"];
         delete?: never;
@@ -317,7 +320,7 @@ export interface paths {
         get?: never;
         /**
          * Accept an invitation with ACH details (atomic; activates the loan when fully funded)
-         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required). 409 ALREADY_RESPONDED: the caller already accepted or declined; 409 LOAN_NOT_PENDING: the loan is no longer pending, a withdrawn invitation included (the borrower closed funding while it was open).
          */
         put: operations["acceptInvitation"];
         post?: never;
@@ -337,7 +340,7 @@ export interface paths {
         get?: never;
         /**
          * Decline an invitation
-         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required).
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required). 409 ALREADY_RESPONDED: the caller already accepted or declined; 409 LOAN_NOT_PENDING: the loan is no longer pending, a withdrawn invitation included (the borrower closed funding while it was open).
          */
         put: operations["declineInvitation"];
         post?: never;
@@ -1055,12 +1058,12 @@ export interface components {
             pendingAmount: number;
             /**
              * Acceptedcount
-             * @description Accepted participations on pending or active loans
+             * @description Accepted participations on pending or active loans (a pending loan past its funding deadline reads as expired)
              */
             acceptedCount: number;
             /**
              * Totalcommitted
-             * @description Sum of accepted contributions on pending or active loans
+             * @description Sum of accepted contributions on pending or active loans (as acceptedCount)
              * @example 250.5
              */
             totalCommitted: number;
@@ -1760,7 +1763,7 @@ export interface components {
         RepaymentCreate: {
             /**
              * Amount
-             * @description Dollars paid by the borrower; at most the payoff amount
+             * @description Dollars paid by the borrower, at most 2 decimal places. Its upper bound is the loan's payoff amount, not the money maximum of other inputs (10,000,000): a payoff above 10,000,000 can be repaid in one repayment; above the payoff, 422 OVERPAYMENT naming payoffAmount. The maximum below only bounds the number.
              * @example 250.5
              */
             amount: number;
@@ -2243,6 +2246,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2439,6 +2444,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2579,6 +2586,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2737,6 +2746,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2875,6 +2886,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3015,6 +3028,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3140,6 +3155,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3395,7 +3412,7 @@ export interface operations {
                 late?: boolean;
                 /** @description Page size (1..100) */
                 limit?: number;
-                /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
                 cursor?: string | null;
             };
             header?: never;
@@ -3666,6 +3683,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3734,7 +3753,7 @@ export interface operations {
             query?: {
                 /** @description Page size (1..100) */
                 limit?: number;
-                /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
                 cursor?: string | null;
             };
             header?: never;
@@ -3917,6 +3936,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3985,7 +4006,7 @@ export interface operations {
             query?: {
                 /** @description Page size (1..100) */
                 limit?: number;
-                /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
                 cursor?: string | null;
             };
             header?: never;
@@ -4185,6 +4206,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4340,6 +4363,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4408,7 +4433,7 @@ export interface operations {
             query?: {
                 /** @description Page size (1..100) */
                 limit?: number;
-                /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
                 cursor?: string | null;
             };
             header?: never;
@@ -4556,6 +4581,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4679,6 +4706,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4747,7 +4776,7 @@ export interface operations {
             query?: {
                 /** @description Page size (1..100) */
                 limit?: number;
-                /** @description The nextCursor of the previous page of this same list, as the API returned it; any other value is refused (422 VALIDATION_ERROR on cursor) */
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
                 cursor?: string | null;
             };
             header?: never;
@@ -4807,6 +4836,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5123,6 +5154,8 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
                     "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
