@@ -25,13 +25,41 @@ from tests.support.smtp import SmtpServer, free_port
 TEST_ORIGIN = "https://app.example.com"
 
 
+OPS_REPORT = pytest.StashKey[list[str]]()  # lines of the deploy checks' closing report (tests/ops/conftest.py)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (--dist loadgroup, scripts/test.sh) a module's tests stay on one worker (its
+    # table and module fixtures are made once), and the ops tier, whose builds share .local/wheels, runs on one.
+    for item in items:
+        group = "ops" if item.nodeid.startswith("tests/ops/") else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
     if backend_name() != "moto":
         return
     skip = pytest.mark.skip(reason="needs DynamoDB Local (TEST_BACKEND=moto)")
     for item in items:
         if "dynamodb_local" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: send the deploy checks' lines to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["ops_report"] = session.config.stash.get(OPS_REPORT, [])
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller: gather each worker's deploy-check lines."""
+    node.config.stash.setdefault(OPS_REPORT, []).extend(getattr(node, "workeroutput", {}).get("ops_report", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(OPS_REPORT, [])
+    if lines:
+        terminalreporter.section("deploy checks")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
