@@ -20,10 +20,10 @@ fi
 
 if [ $# -eq 0 ]; then
   # The whole suite, in parallel (pytest-xdist: TEST_WORKERS processes, default 4 — the tests mostly wait
-  # on DynamoDB Local, so more workers than this machine's 2 cores pay off; each module's tests stay on
-  # one worker with their own table, tests/conftest.py). Branch coverage of app/ must stay at or above
+  # on DynamoDB Local, so more workers than this machine's 2 cores pay off; --dist loadfile keeps each
+  # module's tests on one worker with their own table). Branch coverage of app/ must stay at or above
   # 95% (pyproject.toml [tool.coverage]).
-  set -- -n "${TEST_WORKERS:-4}" --dist loadgroup \
+  set -- -n "${TEST_WORKERS:-4}" --dist loadfile \
     --cov=app --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=95
 fi
 python -m pytest "$@"

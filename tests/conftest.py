@@ -29,11 +29,6 @@ OPS_REPORT = pytest.StashKey[list[str]]()  # lines of the deploy checks' closing
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Under pytest-xdist (--dist loadgroup, scripts/test.sh) a module's tests stay on one worker (its
-    # table and module fixtures are made once), and the ops tier, whose builds share .local/wheels, runs on one.
-    for item in items:
-        group = "ops" if item.nodeid.startswith("tests/ops/") else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
     if backend_name() != "moto":
         return
     skip = pytest.mark.skip(reason="needs DynamoDB Local (TEST_BACKEND=moto)")
