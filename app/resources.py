@@ -7,7 +7,8 @@ import hashlib
 import hmac
 
 from app.config import Settings
-from app.db.dynamo import ClientTimeouts, Dynamo, make_client
+from app.db.client import ClientTimeouts, make_client
+from app.db.dynamo import Dynamo
 
 
 def make_db(settings: Settings) -> Dynamo:

@@ -32,7 +32,8 @@ from types import FrameType
 
 from app.clock import Clock, SystemClock, uuid7
 from app.config import Settings, get_settings
-from app.db.dynamo import ClientTimeouts, Dynamo
+from app.db.client import ClientTimeouts
+from app.db.dynamo import Dynamo
 from app.db.errors import DatabaseUnavailable
 from app.db.streams import StreamReader, latest_stream_arn, streams_client
 from app.jobs import JOBS, run_job

@@ -520,7 +520,7 @@ def main() -> None:
     log = Path(tempfile.mkdtemp(prefix="bench-")) / "app.log"
     try:
         ddb_url = f"http://127.0.0.1:{ddb_port}"
-        from app.db.dynamo import make_client
+        from app.db.client import make_client
         from app.db.schema_admin import ensure_table
 
         client = make_client(region="us-east-1", endpoint_url=ddb_url)

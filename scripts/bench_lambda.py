@@ -212,7 +212,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-lambda-"))
     try:
         ddb_url = f"http://127.0.0.1:{ddb_port}"
-        from app.db.dynamo import make_client
+        from app.db.client import make_client
         from app.db.schema_admin import ensure_table
 
         client = make_client(region="us-east-1", endpoint_url=ddb_url)

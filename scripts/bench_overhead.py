@@ -98,7 +98,7 @@ def main() -> None:
     ddb = dynamodb_local.start(port)
     try:
         url = f"http://127.0.0.1:{port}"
-        from app.db.dynamo import make_client
+        from app.db.client import make_client
         from app.db.schema_admin import ensure_table
 
         admin = make_client(region="us-east-1", endpoint_url=url)

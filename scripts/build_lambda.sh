@@ -66,7 +66,7 @@ fi
 # by app/ or lambda_handler.py: not installed into the package (tests/ops/test_build_lambda.py imports
 # every module of app/ from the unzipped package alone, so an import of one of these fails there).
 not_shipped="boto3 s3transfer dnspython"
-# The services app/ creates botocore clients for (create_client("<service>"), see app/db/dynamo.py,
+# The services app/ creates botocore clients for (create_client("<service>"), see app/db/client.py,
 # streams.py, kms.py and app/notifications/senders.py): only their models are shipped. A client for a
 # service missing here fails at run time with UnknownServiceError; the test derives the list from the
 # code and fails first.

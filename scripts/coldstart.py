@@ -161,7 +161,7 @@ def main() -> None:
     except ImportError:
         raise SystemExit("run it with the project's venv: bash scripts/setup.sh, then .venv/bin/python scripts/coldstart.py") from None
 
-    from app.db.dynamo import make_client
+    from app.db.client import make_client
     from app.db.schema_admin import ensure_table
     from scripts import dynamodb_local
 

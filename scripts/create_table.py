@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.config import Settings
-from app.db.dynamo import make_client
+from app.db.client import make_client
 from app.db.schema_admin import ensure_table
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi.testclient import TestClient
 
-from app.db.dynamo import make_client
+from app.db.client import make_client
 from app.db.schema_admin import ensure_table
 from app.db.streams import StreamReader, latest_stream_arn, streams_client
 from app.main import create_app

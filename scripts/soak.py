@@ -144,7 +144,7 @@ def main() -> None:
     clean = False
     try:
         dynamodb_local.wait_until_ready(ddb_port)
-        from app.db.dynamo import make_client
+        from app.db.client import make_client
         from app.db.schema_admin import ensure_table
 
         client = make_client(region="us-east-1", endpoint_url=f"http://127.0.0.1:{ddb_port}")

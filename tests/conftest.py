@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.db.dynamo import Dynamo, make_client
+from app.db.client import ClientTimeouts, make_client
+from app.db.dynamo import Dynamo
 from app.db.schema_admin import drop_table, ensure_table
 from app.main import create_app
 from tests.support.backend import backend_name, dynamodb_endpoint
@@ -23,6 +24,10 @@ from tests.support.clock import FakeClock
 from tests.support.smtp import SmtpServer, free_port
 
 TEST_ORIGIN = "https://app.example.com"
+# DynamoDB Local on a loaded 2-core machine (CI, four test workers, argon2id hashing beside it) can take
+# seconds to answer one request: the tests wait that long rather than turn a slow answer into a 503.
+# What a timeout does is tested by injecting it (tests/faults), never by waiting for a slow engine.
+LOCAL_TIMEOUTS = ClientTimeouts(connect_seconds=10, read_seconds=10)
 
 
 OPS_REPORT = pytest.StashKey[list[str]]()  # lines of the deploy checks' closing report (tests/ops/conftest.py)
@@ -65,7 +70,7 @@ def endpoint_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def ddb_client(endpoint_url: str) -> Any:
-    return make_client(region="us-east-1", endpoint_url=endpoint_url)
+    return make_client(region="us-east-1", endpoint_url=endpoint_url, timeouts=LOCAL_TIMEOUTS)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +106,11 @@ def make_settings(endpoint_url: str, table_name: str, **overrides: Any) -> Setti
         "ach_local_key": base64.b64encode(os.urandom(32)).decode(),
         "cors_origins": TEST_ORIGIN,
         "debug_db_metrics": True,
+        "aws_connect_timeout_seconds": LOCAL_TIMEOUTS.connect_seconds,
+        "aws_read_timeout_seconds": LOCAL_TIMEOUTS.read_seconds,
+        # and a write that keeps losing races (20 writers of one loan, two apps) is re-run for as long as
+        # the settings allow: a loaded machine's slow commits must not turn into 409s
+        "write_retry_seconds": 20,
         # the daily quota (app/loans/quota.py) is tested by tests/loans/test_daily_quota.py; elsewhere a test's
         # borrower may create more loans in one day than a real one ever does
         "loan_create_daily_limit": 10_000,

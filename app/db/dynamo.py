@@ -1,6 +1,7 @@
-"""The DynamoDB client and `Dynamo`, the typed calls on the single table (the only caller of DynamoDB).
+"""`Dynamo`, the typed calls on the single table (with client.py's client, the only caller of DynamoDB).
 
-The other modules of this package each hold one idea: errors.py (what leaves this layer and how a
+The other modules of this package each hold one idea: client.py (the botocore client, its timeouts
+and retries), outcome.py (finding out a lost transaction's outcome), errors.py (what leaves this layer and how a
 botocore failure becomes it), expressions.py (expressions, transaction operations, item encoding),
 cursors.py (sealed pagination cursors), metrics.py (request counting). Numbers come back as
 Decimal (attributes.py); floats are refused on the way in.
@@ -8,16 +9,11 @@ Decimal (attributes.py); floats are refused on the way in.
 
 from __future__ import annotations
 
-import logging
-import os
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from app.db.attributes import serialize
@@ -32,9 +28,8 @@ from app.db.expressions import (
     serialize_item,
     transaction_item,
     with_expressions,
-    witness_of,
 )
-from app.db.metrics import count_call
+from app.db.outcome import settle
 from app.db.table import PARTITION_KEY, SORT_KEY
 from app.retry import RACE_SECONDS, KeyedLocks, Turns, pause
 
@@ -44,57 +39,11 @@ FILTERED_READ_AHEAD = 4  # items read per item wanted when a Query has a filter
 QUERY_READ_LIMIT = 400
 SETTLE_SECONDS = 8.0  # how long an unknown transaction outcome is asked after before 503 (AWS_WRITE_SETTLE_SECONDS)
 
-logger = logging.getLogger("app.db")
-
 
 @dataclass
 class Page:
     items: list[Item]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class ClientTimeouts:
-    """Connect/read timeouts and retries of a botocore client (DynamoDB, KMS).
-
-    The values are set in app/config.py (AWS_CONNECT_TIMEOUT_SECONDS, AWS_READ_TIMEOUT_SECONDS,
-    AWS_MAX_ATTEMPTS, AWS_RETRY_MODE; `of(settings)`); the defaults here are the same, for callers
-    without settings (scripts), and tests/faults/test_client_config.py keeps the two equal.
-    """
-
-    connect_seconds: float = 1
-    read_seconds: float = 2
-    max_attempts: int = 3  # the first call included (botocore's total_max_attempts)
-    retry_mode: str = "standard"
-
-    @classmethod
-    def of(cls, settings: Any) -> ClientTimeouts:
-        """From anything with the aws_* fields of app.config.Settings (the data layer does not import it)."""
-        return cls(
-            connect_seconds=settings.aws_connect_timeout_seconds,
-            read_seconds=settings.aws_read_timeout_seconds,
-            max_attempts=settings.aws_max_attempts,
-            retry_mode=settings.aws_retry_mode,
-        )
-
-    def config(self, **extra: Any) -> Config:
-        return Config(
-            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
-            connect_timeout=self.connect_seconds,
-            read_timeout=self.read_seconds,
-            **extra,
-        )
-
-
-def make_client(*, region: str, endpoint_url: str | None, timeouts: ClientTimeouts | None = None) -> Any:
-    """A DynamoDB client with short timeouts and bounded retries; dummy credentials for a local endpoint."""
-    config = (timeouts or ClientTimeouts()).config(max_pool_connections=64)
-    extra: dict[str, str] = {}
-    if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
-        extra = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    client = botocore.session.get_session().create_client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config, **extra)
-    client.meta.events.register("before-call.dynamodb", count_call)
-    return client
 
 
 def _pause(attempt: int) -> None:
@@ -233,7 +182,7 @@ class Dynamo:
 
         A transaction whose answer never came (a timeout or a dropped connection after botocore's own
         retries, a 500) may have committed: before anything is answered its outcome is found out
-        (`_settle`), so a committed write is never reported as a failure.
+        (app/db/outcome.py `settle`), so a committed write is never reported as a failure.
         """
         request = [transaction_item(self.table_name, op) for op in operations]
         for attempt in range(TRANSACTION_ATTEMPTS):
@@ -245,7 +194,7 @@ class Dynamo:
                 except DatabaseUnavailable as exc:
                     if not exc.maybe_applied:
                         raise
-                    self._settle(request, token)
+                    settle(self.client, self.table_name, request, token, seconds=self.settle_seconds)
                 return
             except ClientError as exc:
                 code = error_code(exc)
@@ -259,43 +208,3 @@ class Dynamo:
                     raise cancelled from exc
                 _pause(attempt)
         raise TransactionConflict("transaction conflicted with concurrent writes")
-
-    def _settle(self, request: list[dict[str, Any]], token: str) -> None:
-        """Return if the transaction sent with `token` committed; raise what it met if it did not; 503 only if nobody can tell.
-
-        Two questions, asked in turn until one is answered or settle_seconds pass: does the item
-        the transaction creates (its `witness`, a new item whose key it chose) exist as written
-        (GetItem, strongly consistent)? And what does DynamoDB answer the same transaction sent
-        again with the same ClientRequestToken: success if it had committed (or commits now, once),
-        its cancellation if it could not, TransactionInProgress while the first is still running.
-        """
-        witness = witness_of(request)
-        deadline = time.monotonic() + self.settle_seconds
-        attempt = 0
-        while True:
-            if witness is not None and self._holds(witness):
-                return
-            try:
-                with translated():
-                    self.client.transact_write_items(TransactItems=request, ClientRequestToken=token)
-                return
-            except DatabaseUnavailable:
-                pass  # no answer yet: ask again
-            except ClientError as exc:
-                if error_code(exc) != "TransactionInProgressException":
-                    raise
-            attempt += 1
-            if time.monotonic() >= deadline:
-                logger.error("transaction outcome unknown", extra={"event": "transaction_outcome_unknown", "attempts": attempt})
-                raise DatabaseUnavailable("transaction outcome unknown")
-            pause(min(attempt, 5), base=0.05, cap=1.0)
-
-    def _holds(self, put: dict[str, Any]) -> bool:
-        """Whether the item of `put` (a serialized Put) is in the table exactly as it would write it (False if unknown)."""
-        key = {name: put["Item"][name] for name in (PARTITION_KEY, SORT_KEY)}
-        try:
-            with translated():
-                found = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
-        except DatabaseUnavailable:
-            return False
-        return found is not None and deserialize_item(found) == deserialize_item(put["Item"])

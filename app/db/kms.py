@@ -15,7 +15,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.db.dynamo import ClientTimeouts
+from app.db.client import ClientTimeouts
 from app.db.errors import DataLayerError
 
 REJECTED_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})

@@ -21,7 +21,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.db.dynamo import ClientTimeouts
+from app.db.client import ClientTimeouts
 from app.db.errors import DatabaseUnavailable
 
 Record = dict[str, Any]

@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.config import Settings, local_ach_key
-from app.db.dynamo import ClientTimeouts
+from app.db.client import ClientTimeouts
 from app.db.expressions import Item
 from app.db.kms import DataKeyRejected, KeyServiceUnavailable, KmsKeyring, kms_client
 from app.errors import ServiceUnavailable

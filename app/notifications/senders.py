@@ -18,7 +18,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.config import Settings
-from app.db.dynamo import ClientTimeouts
+from app.db.client import ClientTimeouts
 from app.notifications.render import RenderedEmail
 
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from app.config import Settings
-from app.db.dynamo import Dynamo, make_client
+from app.db.client import make_client
+from app.db.dynamo import Dynamo
 from app.db.errors import ConditionFailed, DatabaseUnavailable, InvalidCursor, TransactionCancelled
 from app.db.expressions import Expression, tx_check, tx_put, tx_update
 from app.db.keys import loan_partition

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.db.dynamo import ClientTimeouts, make_client
+from app.db.client import ClientTimeouts, make_client
 from app.db.kms import kms_client
 from app.main import create_app
 from tests.support.clock import FakeClock

@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.db.dynamo import ClientTimeouts, Dynamo
+from app.db.client import ClientTimeouts
+from app.db.dynamo import Dynamo
 from app.db.keys import ach_key
 from app.db.kms import KmsKeyring, kms_client
 from app.errors import ServiceUnavailable

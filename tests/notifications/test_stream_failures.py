@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.config import Settings
 from app.db.attributes import serialize
-from app.db.dynamo import ClientTimeouts, Dynamo, make_client
+from app.db.client import ClientTimeouts, make_client
+from app.db.dynamo import Dynamo
 from app.notifications.render import RenderedEmail
 from app.notifications.stream import event_of, handle_records
 from tests.support.clock import FakeClock
