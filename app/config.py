@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     table_name: str = "lending"
     dynamodb_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
-    # Every botocore client (DynamoDB, KMS): the one place timeouts and retries are set (app/db/dynamo.py
+    # Every botocore client (DynamoDB, KMS): the one place timeouts and retries are set (app/db/client.py
     # ClientTimeouts carries them to the clients). Sized so the slowest endpoint's worst case stays
     # under the Lambda timeout and API Gateway's 29 s: README "Timeouts and retries".
     aws_connect_timeout_seconds: float = Field(default=1, gt=0, le=10)

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import ROUTERS
+from app.auth.accounts import LiveTokens
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db.dynamo import Dynamo
@@ -41,6 +42,7 @@ class AppState:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.live_tokens = LiveTokens()  # tokens whose account this process has seen exist (app/auth/accounts.py)
 
     @cached_property
     def db(self) -> Dynamo:

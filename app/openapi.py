@@ -65,7 +65,7 @@ IDEMPOTENT = ("createLoan", "recordRepayment")
 
 STATUS_TEXT = {
     400: "Malformed JSON, duplicate keys, or a body that is not application/json",
-    401: "Missing, invalid or expired credentials",
+    401: "Missing, invalid or expired credentials, or a valid token whose account no longer exists",
     403: "The caller may not do this",
     404: "No such resource, or not visible to the caller",
     409: "The request conflicts with the current state",

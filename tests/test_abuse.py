@@ -131,12 +131,12 @@ def test_hostile_numbers_are_refused_exactly(app: FastAPI, client: TestClient, p
 
 def test_exact_decimals_are_kept_to_the_cent(client: TestClient, people: dict[str, Any]) -> None:
     borrower, lender = people["borrower"], people["lender"]
-    lenders = f'[{{"email": "{lender.email}", "amount": 0.30}}]'
-    text = f'{{"amount": 0.30, "purpose": "p", "termMonths": 1, "interestRate": 0.1, "lenders": {lenders}}}'
+    lenders = f'[{{"email": "{lender.email}", "amount": 1.30}}]'
+    text = f'{{"amount": 1.30, "purpose": "p", "termMonths": 1, "interestRate": 0.1, "lenders": {lenders}}}'
     response = client.post("/loans", content=text, headers={**borrower.headers, "Content-Type": "application/json"})
     assert response.status_code == 201, response.text
     body = json.loads(response.text, parse_float=Decimal)
-    assert body["amount"] == Decimal("0.30") and body["lenders"][0]["amount"] == Decimal("0.30")
+    assert body["amount"] == Decimal("1.30") and body["lenders"][0]["amount"] == Decimal("1.30")
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_unicode_and_control_characters_never_break_the_service(
     app: FastAPI, client: TestClient, people: dict[str, Any], text: str
 ) -> None:
     borrower, lender = people["borrower"], people["lender"]
-    body = json.loads(json.dumps(loan_body([(lender, "10.00")]), default=str))
+    body = json.loads(json.dumps(loan_body([(lender, "100.00")]), default=str))
     body.update(amount=10, interestRate=1, purpose=text)
     body["lenders"][0]["amount"] = 10
     before = whole_table(app.state.resources.db)

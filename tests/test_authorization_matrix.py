@@ -132,7 +132,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, h, _: s.client.post("/auth/resend-verification", headers=h), {**everyone(409), "unverified": 202}
     ),
     ("POST", "/loans"): Row(
-        lambda s, h, _: post_json(s.client, "/loans", loan_body([(f"x-{uuid.uuid4().hex[:8]}@example.com", "10.00")]), h),
+        lambda s, h, _: post_json(s.client, "/loans", loan_body([(f"x-{uuid.uuid4().hex[:8]}@example.com", "100.00")]), h),
         verified_only(201),
     ),
     ("GET", "/loans/my-loans"): Row(lambda s, h, _: s.client.get("/loans/my-loans", headers=h), everyone(200)),

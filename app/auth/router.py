@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from app.auth import service, verification_service
-from app.auth.dependencies import CurrentUser
+from app.auth.dependencies import CurrentUser, TokenUser
 from app.auth.schemas import (
     AuthResponse,
     LoginRequest,
@@ -103,9 +103,7 @@ def logout(body: LogoutRequest, request: Request, caller: CurrentUser, db: Db, c
         "and the tokens the caller already holds work for the gated operations at once."
     ),
 )
-def verify_email(
-    body: VerifyEmailRequest, request: Request, caller: CurrentUser, db: Db, settings: SettingsDep, clock: ClockDep
-) -> Profile:
+def verify_email(body: VerifyEmailRequest, request: Request, caller: TokenUser, db: Db, settings: SettingsDep, clock: ClockDep) -> Profile:
     return verification_service.verify_email(
         db=db, settings=settings, clock=clock, caller=caller, token=body.token, request_id=request_id_of(request)
     )
@@ -129,6 +127,6 @@ def verify_email(
         "is an hour old). 409 EMAIL_ALREADY_VERIFIED once the email is verified."
     ),
 )
-def resend_verification(request: Request, caller: CurrentUser, db: Db, settings: SettingsDep, clock: ClockDep) -> VerificationSent:
+def resend_verification(request: Request, caller: TokenUser, db: Db, settings: SettingsDep, clock: ClockDep) -> VerificationSent:
     verification_service.resend_verification(db=db, settings=settings, clock=clock, caller=caller, request_id=request_id_of(request))
     return VerificationSent(status="sent")

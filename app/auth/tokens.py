@@ -63,6 +63,7 @@ class Principal:
     user_id: str
     email: str
     email_verified: bool = False  # known from the token; False means "not known to be verified", not "unverified"
+    token_id: str = ""  # the token's jti (app/auth/accounts.py remembers tokens whose account was seen)
 
 
 def issue_access_token(*, settings: Settings, user_id: str, email: str, now: datetime, email_verified: bool = False) -> str:
@@ -176,7 +177,7 @@ def verify_access_token(*, settings: Settings, token: str, now: datetime) -> Pri
     user_id, email = claims.get("sub"), claims.get("email")
     if not isinstance(user_id, str) or not isinstance(email, str) or not user_id or not email:
         raise Unauthenticated()
-    return Principal(user_id=user_id, email=email, email_verified=claims.get(EMAIL_VERIFIED_CLAIM) is True)
+    return Principal(user_id=user_id, email=email, email_verified=claims.get(EMAIL_VERIFIED_CLAIM) is True, token_id=claims["jti"])
 
 
 def new_refresh_token() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.auth.dependencies import CurrentUser
+from app.auth.dependencies import TokenUser
 from app.dashboard import service
 from app.dashboard.schemas import Dashboard
 from app.dependencies import ClockDep, Db
@@ -18,5 +18,5 @@ router = APIRouter(
 
 
 @router.get("/dashboard", operation_id="getDashboard", response_model=Dashboard, summary="Borrower figures, and lender figures for lenders")
-def get_dashboard(caller: CurrentUser, db: Db, clock: ClockDep) -> Dashboard:
+def get_dashboard(caller: TokenUser, db: Db, clock: ClockDep) -> Dashboard:
     return service.dashboard(db=db, clock=clock, user_id=caller.user_id, email=caller.email)

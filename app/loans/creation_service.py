@@ -16,6 +16,7 @@ from app.loans import quota, repository, views
 from app.loans.repository import Actor
 from app.loans.schemas import Loan, LoanCreate
 from app.retry import retry_on_lost_race
+from app.servicing.schedule import schedule_problem
 from app.users import service as users_service
 
 if TYPE_CHECKING:
@@ -30,7 +31,11 @@ def _rule(code: str, message: str, field: str) -> RuleViolation:
 
 
 def check_loan_rules(*, borrower: Principal, loan: LoanCreate) -> None:
-    """Contributions sum exactly to the amount; no lender twice (case-insensitive); no self-invitation."""
+    """A sound schedule (app/servicing/schedule.py); contributions sum exactly to the amount; no lender twice
+    (case-insensitive); no self-invitation."""
+    problem = schedule_problem(loan.amount, loan.interest_rate, loan.term_months)
+    if problem is not None:
+        raise _rule("VALIDATION_ERROR", problem, "termMonths")
     if sum((lender.amount for lender in loan.lenders), Decimal(0)) != loan.amount:
         raise _rule("CONTRIBUTIONS_MISMATCH", "The lenders' amounts must sum exactly to the loan amount", "lenders")
     emails = [lender.email for lender in loan.lenders]

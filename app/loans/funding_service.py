@@ -18,6 +18,7 @@ from app.loans.records import effective_status
 from app.loans.repository import Actor
 from app.loans.schemas import Loan
 from app.retry import retry_on_lost_race
+from app.servicing.schedule import schedule_problem
 from app.users import service as users_service
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ def close_funding(*, db: Dynamo, clock: Clock, settings: Settings, borrower: Pri
         if funded <= 0 or funded < threshold:
             percent = settings.min_partial_funding_percent
             raise InsufficientFunding(f"Funding can be closed from {percent}% of the amount ({threshold:.2f}); {funded:.2f} is funded")
+        problem = schedule_problem(funded, Decimal(record.loan["interestRate"]), int(record.loan["termMonths"]))
+        if problem is not None:
+            raise InsufficientFunding(f"The funded amount cannot be scheduled: {problem}")
         at = iso(now)
         actor = Actor(user_id=borrower.user_id, email=borrower.email, at=at, request_id=request_id)
         repository.commit_close_funding(db, record, actor, caller_check=users_service.account_exists(user_id=borrower.user_id))

@@ -46,7 +46,20 @@ InterestRate = Annotated[
     ),
     Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False, description="Annual percent, 0..100, at most 2 decimals"),
 ]
-TermMonths = Annotated[int, Field(ge=1, le=360, description="Whole months, 1..360", examples=[12]), BeforeValidator(whole_number)]
+TermMonths = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=360,
+        description=(
+            "Whole months, 1..360. With `amount` and `interestRate` it must give a sound schedule: a monthly installment of"
+            " at least 1.00 that repays some principal in the first month (installment > amount x interestRate / 1200,"
+            " in cents); otherwise 422 VALIDATION_ERROR naming termMonths"
+        ),
+        examples=[12],
+    ),
+    BeforeValidator(whole_number),
+]
 Purpose = Annotated[str, trimmed(500)]
 FundingDays = Annotated[
     int,

@@ -10,6 +10,9 @@ decimal context of 50 digits (never the global one) and rounds to cents half-eve
   so balances are never negative and the schedule ends at exactly 0.
 - Due date k = activation date + k calendar months on the activation day, clamped to the month's last day; always
   counted from the activation date, never chained (Jan 31 -> Feb 28 -> Mar 31).
+- A schedule is sound when its installment is at least MIN_INSTALLMENT (1.00) and the first installment repays some
+  principal (installment > the first period's interest): `schedule_problem` says why terms are not. New loans
+  (POST /loans) and loans activated by closing funding early must be sound; loans already stored are served as they are.
 - Payoff and the allocation of a repayment to these installments: app/servicing/allocation.py.
 """
 
@@ -28,6 +31,7 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 PRECISION = 50
 MAX_TERM_MONTHS = 360
+MIN_INSTALLMENT = Decimal("1.00")
 
 InstallmentStatus = Literal["upcoming", "partial", "paid", "late"]
 
@@ -66,6 +70,25 @@ def installment_amount(principal: Decimal, annual_percent: Decimal, term_months:
         if r == 0:
             return _cents(principal / Decimal(term_months))
         return _cents(principal * r / (1 - (1 + r) ** -term_months))
+
+
+def schedule_problem(principal: Decimal, annual_percent: Decimal, term_months: int) -> str | None:
+    """Why `principal` at `annual_percent` over `term_months` is a degenerate schedule, or None when it is sound.
+
+    Degenerate: an installment below MIN_INSTALLMENT (0.01 over 360 months: 0.00 a month), or a first installment
+    that is all interest (10,000,000 at 100% over 360 months: months of 0.00 principal, then the whole amount).
+    """
+    installment = installment_amount(principal, annual_percent, term_months)
+    if installment < MIN_INSTALLMENT:
+        return f"{principal:.2f} over {term_months} months is an installment of {installment:.2f}; it must be at least {MIN_INSTALLMENT}"
+    with exact():
+        interest = _cents(principal * monthly_rate(annual_percent))
+    if installment <= interest:
+        return (
+            f"{principal:.2f} at {annual_percent}% over {term_months} months is an installment of {installment:.2f} that repays "
+            f"no principal (the first month's interest is {interest:.2f}): choose fewer months"
+        )
+    return None
 
 
 def due_date(activation: date, number: int) -> date:

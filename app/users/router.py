@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.auth.dependencies import CurrentUser
+from app.auth.dependencies import TokenUser
 from app.dependencies import ClockDep, Db
 from app.routing import JsonRoute
 from app.users import service
@@ -18,7 +18,7 @@ router = APIRouter(
 
 
 @router.get("/profile", operation_id="getProfile", response_model=Profile, summary="The caller's profile")
-def get_profile(caller: CurrentUser, db: Db) -> Profile:
+def get_profile(caller: TokenUser, db: Db) -> Profile:
     return service.get_profile(db=db, user_id=caller.user_id)
 
 
@@ -28,5 +28,5 @@ def get_profile(caller: CurrentUser, db: Db) -> Profile:
     response_model=Profile,
     summary="Change firstName, lastName, phone or emailNotifications (phone null removes it); other fields are refused",
 )
-def update_profile(update: ProfileUpdate, caller: CurrentUser, db: Db, clock: ClockDep) -> Profile:
+def update_profile(update: ProfileUpdate, caller: TokenUser, db: Db, clock: ClockDep) -> Profile:
     return service.update_profile(db=db, clock=clock, user_id=caller.user_id, update=update)

@@ -82,6 +82,8 @@ def test_a_token_issued_to_a_verified_user_says_so_and_passes_without_a_read(app
     refreshed = client.post("/auth/refresh", json={"refreshToken": user.refresh_token}).json()
     assert claims(refreshed["accessToken"])["ev"] is True  # the session remembers it: refresh reads no user item
     headers = {"Authorization": f"Bearer {refreshed['accessToken']}"}
+    # a new token: its first use proves its account once (GetItem user, app/auth/accounts.py), then the Query only
+    assert calls(client.get("/lender/pending", headers=headers)) == 2
     assert calls(client.get("/lender/pending", headers=headers)) == 1
 
 

@@ -84,7 +84,7 @@ def test_botocore_retries_a_throttled_call_on_its_own(settings: Settings, clock:
         TestClient(app) as client,
         inject(db.client, "TransactWriteItems", error("ProvisionedThroughputExceededException"), times=1) as seen,
     ):
-        answer = post_json(client, "/loans", loan_body([(people["lou"], "10.00")]), people["bea"].headers)
+        answer = post_json(client, "/loans", loan_body([(people["lou"], "100.00")]), people["bea"].headers)
 
     assert answer.status_code == 201, answer.text
     assert (seen.calls, seen.answered) == (2, 1)
@@ -101,7 +101,7 @@ def test_a_transaction_conflict_is_retried_to_a_success(client: TestClient, db: 
 
 def test_a_transaction_in_progress_is_retried_to_a_success(client: TestClient, db: Dynamo, people: dict[str, TestUser]) -> None:
     with inject(db.client, "TransactWriteItems", error("TransactionInProgressException"), times=2) as seen:
-        loan = create_loan(client, people["bea"], [(people["lou"], "10.00")])
+        loan = create_loan(client, people["bea"], [(people["lou"], "100.00")])
 
     assert seen.calls == 3
     assert client.get(f"/loans/{loan['loanId']}", headers=people["bea"].headers).status_code == 200
@@ -228,7 +228,7 @@ def test_an_untranslated_client_error_is_a_500_and_writes_nothing(client: TestCl
     """A ClientError app/db does not translate (ValidationException: a bug of ours) is not retried nor dressed as a 503."""
     before = whole_table(db)
     with inject(db.client, "TransactWriteItems", error("ValidationException")) as seen:
-        answer = post_json(client, "/loans", loan_body([(people["lou"], "10.00")]), people["bea"].headers)
+        answer = post_json(client, "/loans", loan_body([(people["lou"], "100.00")]), people["bea"].headers)
 
     assert answer.status_code == 500, answer.text
     assert set(answer.json()["error"]) == {"code", "message", "details", "requestId"}

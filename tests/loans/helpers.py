@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.factories import TestUser
+from tests.factories import TestUser, seen_by
 
 ROUTING = "021000021"  # a valid ABA routing number (3*(0+0+0) + 7*(2+0+2) + (1+0+1) = 30)
 ACCOUNT = "000123456789"
@@ -104,3 +104,4 @@ def renew_token(app: Any, user: TestUser) -> None:
     from app.auth.tokens import issue_access_token
 
     user.access_token = issue_access_token(settings=app.state.settings, user_id=user.user_id, email=user.email, now=app.state.clock.now())
+    seen_by(app, user)  # as a signed-in user's token is: its account already proved on this app

@@ -65,7 +65,7 @@ def test_only_last4_figures_are_ever_returned(client: TestClient, accepted: dict
 
 def test_numbers_never_reach_the_logs(client: TestClient, app: FastAPI, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
     borrower, lender = a_user(app), a_user(app)
-    loan = create_loan(client, borrower, [(lender, "10.00")])
+    loan = create_loan(client, borrower, [(lender, "100.00")])
     caplog.set_level("DEBUG")
     accept(client, lender, loan["loanId"], routing="267084132", account=ACCOUNT)  # refused: bad checksum
     accept(client, lender, loan["loanId"], routing=ROUTING, account=ACCOUNT)

@@ -27,7 +27,7 @@ from app.loans.transitions import Actor
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.factories import TestUser, a_user
-from tests.loans.helpers import accept, create_loan, decline, exact
+from tests.loans.helpers import accept, create_loan, decline, exact, loan_body, post_json
 from tests.support.clock import FakeClock
 
 STATUSES = ("invited", "accepted", "declined")
@@ -130,3 +130,33 @@ def test_a_refused_answer_names_what_the_invitation_became(status: str, code: st
     refused = TransactionCancelled(["ConditionalCheckFailed", "None"], [{"status": status}, None])
     assert repository._refusal(refused, accepting=True).code == code
     assert repository._refusal(refused, accepting=False).code == code
+
+
+# --- a sound schedule (app/servicing/schedule.py schedule_problem) ---------------------------------------------
+
+
+def test_creating_a_loan_whose_schedule_is_degenerate_is_422_naming_term_months(client: TestClient, people: dict[str, TestUser]) -> None:
+    for amount, rate, months in (("0.01", "0", 360), ("10000000.00", "100.00", 360), ("11.00", "5.25", 12)):
+        body = loan_body([(people["lou"], amount)], termMonths=months, interestRate=Decimal(rate))
+        response = post_json(client, "/loans", body, people["bea"].headers)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "VALIDATION_ERROR"
+        assert [detail["field"] for detail in error["details"]] == ["termMonths"]
+    assert client.get("/loans/my-loans", headers=people["bea"].headers).json()["items"] == []  # nothing was created
+
+
+def test_closing_funding_on_an_amount_too_small_to_schedule_is_409_and_changes_nothing(
+    client: TestClient, people: dict[str, TestUser]
+) -> None:
+    # Given: 400.00 over 360 months at 0% (1.11 a month), half of it accepted: 200.00 would be 0.56 a month
+    loan = create_loan(client, people["bea"], [(people["lou"], "200.00"), (people["max"], "200.00")], termMonths=360, interestRate=0)
+    assert accept(client, people["lou"], loan["loanId"]).status_code == 200
+    # When: the borrower closes funding
+    response = client.post(f"/loans/{loan['loanId']}/close-funding", headers=people["bea"].headers)
+    # Then: 409 INSUFFICIENT_FUNDING saying why, and the loan is still pending, max still invited
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "INSUFFICIENT_FUNDING"
+    assert "0.56" in response.json()["error"]["message"]
+    after = client.get(f"/loans/{loan['loanId']}", headers=people["bea"].headers).json()
+    assert after["status"] == "pending" and [p["status"] for p in after["lenders"]] == ["accepted", "invited"]

@@ -61,7 +61,7 @@ def test_money_is_written_as_exact_json_numbers(client: TestClient, borrower: Te
 
 
 def test_lender_emails_are_stored_normalised(client: TestClient, borrower: TestUser) -> None:
-    loan = exact(post_json(client, "/loans", loan_body([("  Mixed.Case@Example.COM ", "10")]), borrower.headers))
+    loan = exact(post_json(client, "/loans", loan_body([("  Mixed.Case@Example.COM ", "100")]), borrower.headers))
 
     assert loan["lenders"][0]["email"] == "mixed.case@example.com"
 
@@ -143,16 +143,28 @@ def test_invalid_request_is_422_with_the_field(client: TestClient, borrower: Tes
 
 
 def test_boundaries_are_accepted(client: TestClient, borrower: TestUser) -> None:
+    # the smallest contribution (0.01), the longest purpose, and the smallest sound schedule: 1.00 in one installment
     body = _with(
-        amount=Decimal("0.01"),
-        termMonths=360,
+        amount=Decimal("1.00"),
+        termMonths=1,
         interestRate=0,
         purpose="x" * 500,
-        lenders=[{"email": "a@example.com", "amount": Decimal("0.01")}],
+        lenders=[{"email": "a@example.com", "amount": Decimal("0.01")}, {"email": "b@example.com", "amount": Decimal("0.99")}],
+    )
+    assert post_json(client, "/loans", body, borrower.headers).status_code == 201
+    # the longest term at an installment of exactly 1.00, and the highest rate
+    body = _with(
+        amount=Decimal("360.00"), termMonths=360, interestRate=0, lenders=[{"email": "a@example.com", "amount": Decimal("360.00")}]
     )
     assert post_json(client, "/loans", body, borrower.headers).status_code == 201
     body = _with(termMonths=1, interestRate=100)
     assert post_json(client, "/loans", body, borrower.headers).status_code == 201
+    # 0.99 a month is refused, naming termMonths
+    body = _with(
+        amount=Decimal("356.40"), termMonths=360, interestRate=0, lenders=[{"email": "a@example.com", "amount": Decimal("356.40")}]
+    )
+    response = post_json(client, "/loans", body, borrower.headers)
+    assert (response.status_code, fields_of(response)) == (422, ["termMonths"]), response.text
 
 
 def test_malformed_json_is_400(client: TestClient, borrower: TestUser) -> None:
@@ -209,6 +221,6 @@ def test_invited_user_becomes_visible_as_lender(client: TestClient, app: FastAPI
 
 def test_a_whole_number_written_with_a_decimal_point_is_a_valid_term(client: TestClient, borrower: TestUser) -> None:
     # JSON Schema calls 12.0 an integer, and the published schema says termMonths is one
-    response = post_json(client, "/loans", loan_body([("a@example.com", "10.00")], termMonths=Decimal("12.0")), borrower.headers)
+    response = post_json(client, "/loans", loan_body([("a@example.com", "100.00")], termMonths=Decimal("12.0")), borrower.headers)
     assert response.status_code == 201, response.text
     assert response.json()["termMonths"] == 12

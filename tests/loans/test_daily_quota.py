@@ -39,7 +39,7 @@ def clock() -> FakeClock:
 
 
 def create(client: TestClient, borrower: TestUser, invitees: int = 1, headers: dict[str, str] | None = None, body: Any = None) -> Any:
-    body = body or loan_body([(unique_email("invitee"), "10.00") for _ in range(invitees)])
+    body = body or loan_body([(unique_email("invitee"), "100.00") for _ in range(invitees)])
     return post_json(client, "/loans", body, {**borrower.headers, **(headers or {})})
 
 
@@ -85,7 +85,7 @@ def test_a_loan_with_more_invitees_than_a_day_allows_is_refused_before_any_write
 
 def test_an_idempotent_replay_counts_nothing(app: FastAPI, client: TestClient) -> None:
     bea = a_user(app)
-    body = loan_body([(unique_email("invitee"), "10.00")])
+    body = loan_body([(unique_email("invitee"), "100.00")])
     first = create(client, bea, headers={"Idempotency-Key": "quota-replay-1"}, body=body)
     assert first.status_code == 201
     for _ in range(LOANS + 2):

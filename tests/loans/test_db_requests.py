@@ -38,7 +38,7 @@ def test_create_is_one_read_of_the_borrower_and_one_transaction(client: TestClie
 
 
 def test_reads_of_one_loan_are_one_query(client: TestClient, people: dict[str, TestUser]) -> None:
-    loan_id = create_loan(client, people["bea"], [(people["lou"], "10.00")])["loanId"]
+    loan_id = create_loan(client, people["bea"], [(people["lou"], "100.00")])["loanId"]
 
     assert calls(client.get(f"/loans/{loan_id}", headers=people["bea"].headers)) == 1
     assert calls(client.get(f"/loans/{loan_id}", headers=people["lou"].headers)) == 1
@@ -49,7 +49,7 @@ def test_reads_of_one_loan_are_one_query(client: TestClient, people: dict[str, T
 
 def test_my_loans_is_one_query_per_page(client: TestClient, clock: FakeClock, people: dict[str, TestUser]) -> None:
     for _ in range(5):
-        create_loan(client, people["bea"], [(people["lou"], "10.00")])
+        create_loan(client, people["bea"], [(people["lou"], "100.00")])
         clock.advance(seconds=1)
 
     first = client.get("/loans/my-loans", params={"limit": 3}, headers=people["bea"].headers)
@@ -64,7 +64,7 @@ def test_lender_lists_are_one_query_and_at_most_one_batch_get(client: TestClient
     assert calls(client.get("/lender/pending", headers=lou.headers)) == 1  # nothing to complete: no BatchGetItem
     assert calls(client.get("/lender/loans", headers=lou.headers)) == 1
     for _ in range(3):
-        loan_id = create_loan(client, people["bea"], [(lou, "10.00"), (people["max"], "5.00")])["loanId"]
+        loan_id = create_loan(client, people["bea"], [(lou, "100.00"), (people["max"], "50.00")])["loanId"]
     client.put(f"/lender/accept/{loan_id}", json=ach(), headers=lou.headers)
 
     assert calls(client.get("/lender/pending", headers=lou.headers)) == 2  # Query GSI1 + BatchGetItem

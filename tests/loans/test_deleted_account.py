@@ -13,13 +13,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.db.dynamo import Dynamo
 from app.db.keys import user_key
+from app.main import create_app
 from app.users import service as users_service
 from app.users.repository import UserRecord
 from tests.auth.conftest import assert_unauthenticated
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import accept, cancel, create_loan, decline, loan_body, post_json
+from tests.support.clock import FakeClock
 from tests.support.table import whole_table
 
 GONE = "The account no longer exists"
@@ -109,3 +112,67 @@ def test_reads_that_load_the_user_answer_401(client: TestClient, db: Dynamo, peo
     db.delete(user_key(people["bea"].user_id))
     assert_gone(client.get("/user/profile", headers=people["bea"].headers))
     assert_gone(client.get("/user/dashboard", headers=people["bea"].headers))
+
+
+# Reads that do not load the user item: the token's account is proved once per token and process.
+READS_WITHOUT_THE_USER = [
+    "/loans/my-loans",
+    "/loans/{loan}",
+    "/loans/{loan}/events",
+    "/loans/{loan}/schedule",
+    "/loans/{loan}/payoff",
+    "/loans/{loan}/repayments",
+    "/loans/{loan}/statement",
+    "/lender/loans",
+    "/lender/pending",
+]
+
+
+@pytest.fixture
+def active_loan(client: TestClient, people: dict[str, Any]) -> str:
+    loan = create_loan(client, people["bea"], [(people["lou"], "100")])
+    assert accept(client, people["lou"], loan["loanId"]).status_code == 200
+    return str(loan["loanId"])
+
+
+@pytest.mark.parametrize("path", READS_WITHOUT_THE_USER)
+@pytest.mark.parametrize("who", ["bea", "lou"])
+def test_every_read_answers_401_for_a_token_whose_account_is_gone(
+    settings: Settings, clock: FakeClock, db: Dynamo, people: dict[str, Any], active_loan: str, path: str, who: str
+) -> None:
+    # Given: the borrower's or the lender's valid token, first used in a process after the account went
+    db.delete(user_key(people[who].user_id))
+    fresh = TestClient(create_app(settings, clock=clock), raise_server_exceptions=False)
+    # Then: 401 "The account no longer exists", whichever read it is
+    assert_gone(fresh.get(path.format(loan=active_loan), headers=people[who].headers))
+
+
+def test_logout_by_a_deleted_account_is_401(settings: Settings, clock: FakeClock, db: Dynamo, people: dict[str, Any]) -> None:
+    db.delete(user_key(people["bea"].user_id))
+    fresh = TestClient(create_app(settings, clock=clock), raise_server_exceptions=False)
+    assert_gone(fresh.post("/auth/logout", json={"refreshToken": "x" * 43}, headers=people["bea"].headers))
+
+
+def test_the_account_is_read_once_per_token_then_remembered(settings: Settings, clock: FakeClock, people: dict[str, Any]) -> None:
+    # Given: a process that has not seen bea's token yet
+    other = TestClient(create_app(settings, clock=clock), raise_server_exceptions=False)
+    headers = people["bea"].headers
+    # When: she lists her loans twice there
+    first, second = other.get("/loans/my-loans", headers=headers), other.get("/loans/my-loans", headers=headers)
+    # Then: the first request also read her user item (one GetItem), the second made only the listing's Query
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (int(first.headers["x-db-requests"]), int(second.headers["x-db-requests"])) == (2, 1)
+
+
+def test_a_refusal_is_not_remembered_and_another_process_checks_again(
+    app: FastAPI, settings: Settings, clock: FakeClock, db: Dynamo, people: dict[str, Any]
+) -> None:
+    headers = people["bea"].headers
+    fresh = TestClient(app, raise_server_exceptions=False)
+    assert fresh.get("/loans/my-loans", headers=headers).status_code == 200  # seen by this process
+    db.delete(user_key(people["bea"].user_id))
+    other = TestClient(create_app(settings, clock=clock), raise_server_exceptions=False)
+    for _ in range(2):  # a refusal costs a read every time: nothing about a gone account is remembered
+        response = other.get("/loans/my-loans", headers=headers)
+        assert_gone(response)
+        assert response.headers["x-db-requests"] == "1"

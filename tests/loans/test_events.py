@@ -70,7 +70,7 @@ def test_declines_and_cancellation_are_recorded(client: TestClient, people: dict
 
 def test_refused_requests_write_no_event(client: TestClient, people: dict[str, TestUser]) -> None:
     bea, lou = people["bea"], people["lou"]
-    loan_id = post_json(client, "/loans", loan_body([(lou, "10.00")]), bea.headers).json()["loanId"]
+    loan_id = post_json(client, "/loans", loan_body([(lou, "100.00")]), bea.headers).json()["loanId"]
     accept(client, lou, loan_id)
     accept(client, lou, loan_id)  # 409 ALREADY_RESPONDED
     decline(client, lou, loan_id)  # 409 ALREADY_RESPONDED
@@ -81,7 +81,7 @@ def test_refused_requests_write_no_event(client: TestClient, people: dict[str, T
 
 
 def test_a_generated_request_id_is_stored_when_none_is_sent(client: TestClient, people: dict[str, TestUser]) -> None:
-    response = post_json(client, "/loans", loan_body([(people["lou"], "10.00")]), people["bea"].headers)
+    response = post_json(client, "/loans", loan_body([(people["lou"], "100.00")]), people["bea"].headers)
 
     events = trail(client, people["bea"], response.json()["loanId"])
 
@@ -89,7 +89,7 @@ def test_a_generated_request_id_is_stored_when_none_is_sent(client: TestClient, 
 
 
 def test_an_unsafe_request_id_is_replaced_not_stored(client: TestClient, people: dict[str, TestUser]) -> None:
-    response = post_json(client, "/loans", loan_body([(people["lou"], "10.00")]), {**people["bea"].headers, "X-Request-ID": "a b<c>"})
+    response = post_json(client, "/loans", loan_body([(people["lou"], "100.00")]), {**people["bea"].headers, "X-Request-ID": "a b<c>"})
 
     events = trail(client, people["bea"], response.json()["loanId"])
 
@@ -97,7 +97,7 @@ def test_an_unsafe_request_id_is_replaced_not_stored(client: TestClient, people:
 
 
 def test_only_the_borrower_reads_the_trail(client: TestClient, people: dict[str, TestUser]) -> None:
-    loan_id = post_json(client, "/loans", loan_body([(people["lou"], "10.00")]), people["bea"].headers).json()["loanId"]
+    loan_id = post_json(client, "/loans", loan_body([(people["lou"], "100.00")]), people["bea"].headers).json()["loanId"]
 
     assert client.get(f"/loans/{loan_id}/events", headers=people["lou"].headers).status_code == 404
     assert client.get(f"/loans/{loan_id}/events", headers=people["sam"].headers).status_code == 404
@@ -120,7 +120,7 @@ def test_events_keep_their_order_whatever_the_clock_says(client: TestClient, app
     clock.advance(hours=1)
     for person in people.values():
         renew_token(app, person)
-    body = loan_body([(people["lou"], "10.00"), (people["max"], "5.00")])
+    body = loan_body([(people["lou"], "100.00"), (people["max"], "50.00")])
     loan_id = post_json(client, "/loans", body, people["bea"].headers).json()["loanId"]
     # When: the lenders answer
     accept(client, people["lou"], loan_id)

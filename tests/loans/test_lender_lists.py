@@ -55,14 +55,14 @@ def test_pending_shows_the_live_funded_amount(client: TestClient, people: dict[s
 def test_pending_leaves_out_answered_cancelled_and_active_loans(client: TestClient, clock: FakeClock, people: dict[str, TestUser]) -> None:
     # Given: Max is invited to four loans: one he declined, one cancelled, one active, one still open
     bea, lou, max_ = people["bea"], people["lou"], people["max"]
-    declined = create_loan(client, bea, [(max_, "10.00")])["loanId"]
+    declined = create_loan(client, bea, [(max_, "100.00")])["loanId"]
     decline(client, max_, declined)
-    cancelled = create_loan(client, bea, [(max_, "20.00")])["loanId"]
+    cancelled = create_loan(client, bea, [(max_, "200.00")])["loanId"]
     cancel(client, bea, cancelled)
-    active = create_loan(client, bea, [(lou, "30.00"), (max_, "30.00")])["loanId"]
+    active = create_loan(client, bea, [(lou, "300.00"), (max_, "300.00")])["loanId"]
     accept(client, max_, active)
     accept(client, lou, active)
-    still_open = create_loan(client, bea, [(max_, "40.00")])["loanId"]
+    still_open = create_loan(client, bea, [(max_, "400.00")])["loanId"]
     # When: Max reads his pending invitations
     items = client.get("/lender/pending", headers=max_.headers).json()["items"]
     # Then: only the open one
@@ -71,7 +71,7 @@ def test_pending_leaves_out_answered_cancelled_and_active_loans(client: TestClie
 
 def test_pending_is_newest_first_and_pages(client: TestClient, clock: FakeClock, people: dict[str, TestUser]) -> None:
     ids = []
-    for amount in ("10.00", "20.00", "30.00"):
+    for amount in ("100.00", "200.00", "300.00"):
         ids.append(create_loan(client, people["bea"], [(people["lou"], amount)])["loanId"])
         clock.advance(seconds=1)
 
@@ -109,7 +109,7 @@ def test_lender_loans_are_the_accepted_ones_in_the_lender_view(client: TestClien
 
 def test_lender_loans_page_with_a_cursor(client: TestClient, clock: FakeClock, people: dict[str, TestUser]) -> None:
     ids = []
-    for amount in ("10.00", "20.00", "30.00"):
+    for amount in ("100.00", "200.00", "300.00"):
         loan_id = create_loan(client, people["bea"], [(people["lou"], amount), (people["max"], "1.00")])["loanId"]
         accept(client, people["lou"], loan_id)
         ids.append(loan_id)

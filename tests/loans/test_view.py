@@ -65,7 +65,7 @@ def test_overlong_loan_id_is_422(client: TestClient, borrower: TestUser) -> None
 def _three_loans(client: TestClient, clock: FakeClock, borrower: TestUser) -> list[str]:
     """Three loans one second apart, oldest first: pending, active, cancelled."""
     ids = []
-    for amount in ("10.00", "20.00", "30.00"):
+    for amount in ("100.00", "200.00", "300.00"):
         ids.append(create_loan(client, borrower, [("a@example.com", amount)])["loanId"])
         clock.advance(seconds=1)
     return ids
@@ -80,17 +80,17 @@ def test_my_loans_are_newest_first(client: TestClient, clock: FakeClock, borrowe
     page = exact(response)
     assert [loan["loanId"] for loan in page["items"]] == ids[::-1]
     assert page["nextCursor"] is None
-    assert [loan["amount"] for loan in page["items"]] == [Decimal("30.00"), Decimal("20.00"), Decimal("10.00")]
+    assert [loan["amount"] for loan in page["items"]] == [Decimal("300.00"), Decimal("200.00"), Decimal("100.00")]
 
 
 def test_my_loans_filters_by_status(client: TestClient, app: FastAPI, clock: FakeClock, borrower: TestUser) -> None:
     lender = a_user(app)
-    pending = create_loan(client, borrower, [(lender, "10.00")])["loanId"]
+    pending = create_loan(client, borrower, [(lender, "100.00")])["loanId"]
     clock.advance(seconds=1)
-    active = create_loan(client, borrower, [(lender, "20.00")])["loanId"]
+    active = create_loan(client, borrower, [(lender, "200.00")])["loanId"]
     accept(client, lender, active)
     clock.advance(seconds=1)
-    cancelled = create_loan(client, borrower, [(lender, "30.00")])["loanId"]
+    cancelled = create_loan(client, borrower, [(lender, "300.00")])["loanId"]
     cancel(client, borrower, cancelled)
 
     def ids(status: str) -> list[str]:
@@ -126,7 +126,7 @@ def test_filtered_pages_are_full_and_complete(client: TestClient, app: FastAPI, 
     # Given: six loans, every other one cancelled
     pending = []
     for index in range(6):
-        loan_id = create_loan(client, borrower, [("a@example.com", "10.00")])["loanId"]
+        loan_id = create_loan(client, borrower, [("a@example.com", "100.00")])["loanId"]
         clock.advance(seconds=1)
         if index % 2:
             cancel(client, borrower, loan_id)
@@ -217,7 +217,7 @@ def test_limit_is_validated(client: TestClient, borrower: TestUser, limit: objec
 
 def test_my_loans_lists_only_the_callers_loans(client: TestClient, app: FastAPI, borrower: TestUser) -> None:
     other = a_user(app)
-    create_loan(client, other, [(borrower, "10.00")])
+    create_loan(client, other, [(borrower, "100.00")])
 
     assert client.get("/loans/my-loans", headers=borrower.headers).json() == {"items": [], "nextCursor": None}
     assert client.get("/loans/my-loans").status_code == 401

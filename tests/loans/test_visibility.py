@@ -148,7 +148,7 @@ def test_lender_loans_show_only_the_callers_participation(client: TestClient, wo
 
 def test_a_borrower_who_is_also_invited_elsewhere_keeps_both_views(client: TestClient, app: FastAPI, world: dict[str, Any]) -> None:
     people = world["people"]
-    other_loan = create_loan(client, people["lender_a"], [(people["borrower"], "5.00"), (people["stranger"], "5.00")])
+    other_loan = create_loan(client, people["lender_a"], [(people["borrower"], "50.00"), (people["stranger"], "50.00")])
 
     view = client.get(f"/loans/{other_loan['loanId']}", headers=people["borrower"].headers).json()
 

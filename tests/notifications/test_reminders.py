@@ -172,7 +172,7 @@ def test_the_jobs_role_grants_exactly_what_an_expiry_run_and_a_reminder_run_call
     # Given a loan due a reminder and a pending loan past its deadline
     active_loan(app, client, clock)
     borrower, lender = a_user(app), a_user(app)
-    create_loan(client, borrower, [(lender, "10.00")], fundingDays=1)
+    create_loan(client, borrower, [(lender, "100.00")], fundingDays=1)
     pipeline.run()
     run_reminders(db, clock, settings)
     clock.current = datetime(2026, 2, 7, 0, 5, tzinfo=UTC)

@@ -62,7 +62,7 @@ def test_the_late_filter_uses_stored_due_dates_and_activation_dates_alike(
 
 def test_only_active_loans_are_late(app: FastAPI, clock: Any, client: TestClient, people: dict[str, TestUser]) -> None:
     # Given: a pending loan of Bea's, long after it was created
-    create_loan(client, people["bea"], [(people["lou"], "10.00")])
+    create_loan(client, people["bea"], [(people["lou"], "100.00")])
     move_clock(app, clock, people, days=90)
     # Then: asking for late loans among pending ones finds none, without reading anything
     response = client.get("/loans/my-loans?status=pending&late=true", headers=people["bea"].headers)
@@ -81,8 +81,8 @@ def test_dashboards_after_a_scripted_history_match_the_api_lists(
     paid_once = new_loan(client, people, ("300", "200", "100"), rate="9.5", term=6)
     assert repay(client, people, paid_once, "150.00").status_code == 201
     late = new_loan(client, people, ("50", "25", "25"), rate="0", term=3)
-    create_loan(client, bea, [(lou, "10.00")])  # pending
-    cancelled = create_loan(client, bea, [(lou, "20.00")])
+    create_loan(client, bea, [(lou, "100.00")])  # pending
+    cancelled = create_loan(client, bea, [(lou, "200.00")])
     assert cancel(client, bea, cancelled["loanId"]).status_code == 200
     lous_loan = create_loan(client, lou, [(bea, "500.00")])
     assert accept(client, bea, lous_loan["loanId"]).status_code == 200

@@ -23,6 +23,7 @@ from app.servicing.schedule import (
     next_due,
     original_schedule,
     outstanding_principal,
+    schedule_problem,
     total_interest,
 )
 
@@ -251,3 +252,42 @@ def test_random_repayments_conserve_principal_and_the_payoff_clears_the_loan(ter
     assert repaid + final.principal == terms.principal
     assert final.outstanding_after == outstanding_principal(final.installments) == ZERO
     assert all(i.settled for i in final.installments)
+
+
+# --- sound schedules: what POST /loans and close-funding accept -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("principal", "rate", "months", "says"),
+    [
+        (D("0.01"), D("0"), 360, "installment of 0.00; it must be at least 1.00"),  # 359 installments of 0.00
+        (D("11.00"), D("5.25"), 12, "installment of 0.94; it must be at least 1.00"),
+        (D("10000000.00"), D("100.00"), 360, "repays no principal (the first month's interest is 833333.33)"),
+    ],
+)
+def test_degenerate_terms_are_named_with_why(principal: D, rate: D, months: int, says: str) -> None:
+    problem = schedule_problem(principal, rate, months)
+    assert problem is not None and says in problem
+
+
+@pytest.mark.parametrize(
+    ("principal", "rate", "months"),
+    [(D("1000.00"), D("12.00"), 12), (D("1.00"), D("0"), 1), (D("360.00"), D("0"), 360), (D("12.00"), D("5.25"), 12)],
+)
+def test_sound_terms_have_no_problem(principal: D, rate: D, months: int) -> None:
+    assert schedule_problem(principal, rate, months) is None
+
+
+@BOUNDED
+@given(amounts, rates, terms_months)
+def test_a_sound_schedule_repays_principal_every_month_and_never_asks_less_than_a_dollar(principal: D, rate: D, months: int) -> None:
+    terms = Terms.of(principal=principal, annual_percent=rate, term_months=months, activation=date(2026, 1, 31))
+    schedule = original_schedule(terms)
+    if schedule_problem(principal, rate, months) is None:
+        # every installment but the last is the fixed one, at least 1.00, and each repays some principal
+        assert terms.installment >= D("1.00")
+        assert all(i.principal > 0 for i in schedule)
+        assert all(i.amount == terms.installment for i in schedule[:-1])
+    else:
+        # the rule refuses exactly these: an installment under 1.00, or a first month of interest only
+        assert terms.installment < D("1.00") or schedule[0].principal == 0

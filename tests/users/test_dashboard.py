@@ -92,7 +92,7 @@ def history(app: FastAPI, client: TestClient) -> dict[str, TestUser]:
     loan6 = market.loan(c, "50.25", (b, "50.25"))
     market.decline(b, loan6)
     market.loan(c, "100.00", (b, "70.00"), (lender_m, "30.00"))  # loan7: B still invited
-    loan8 = market.loan(c, "10.00", (b, "10.00"))
+    loan8 = market.loan(c, "12.00", (b, "12.00"))
     market.cancel(c, loan8)  # B's invitation on a cancelled loan
     loan9 = market.loan(c, "40.00", (b, "40.00"))
     market.accept(b, loan9)  # loan9 active
@@ -206,7 +206,7 @@ def test_dashboard_costs_at_most_two_requests_for_100_loans_and_100_invitations(
     market = Market(client)
     dual, other = a_user(app), a_user(app)
     for _ in range(100):
-        market.loan(dual, "10.00", (other, "10.00"))
+        market.loan(dual, "20.00", (other, "20.00"))
     invitations = [market.loan(other, "25.00", (dual, "25.00")) for _ in range(100)]
     market.accept(dual, invitations[0])
 
@@ -214,7 +214,7 @@ def test_dashboard_costs_at_most_two_requests_for_100_loans_and_100_invitations(
     app.state.resources.db.client.meta.events.register("before-call.dynamodb", lambda model, **_: counted.append(model.name))
     board = market.dashboard(dual)
     assert counted == ["Query", "Query"]
-    assert board["borrower"]["totalLoans"] == 100 and board["borrower"]["totalRequested"] == money("1000.00")
+    assert board["borrower"]["totalLoans"] == 100 and board["borrower"]["totalRequested"] == money("2000.00")
     assert board["lender"]["pendingInvitations"] == 99 and board["lender"]["activeInvestments"] == money("25.00")
 
 

@@ -1237,7 +1237,7 @@ export interface components {
             purpose: string;
             /**
              * Termmonths
-             * @description Whole months, 1..360
+             * @description Whole months, 1..360. With `amount` and `interestRate` it must give a sound schedule: a monthly installment of at least 1.00 that repays some principal in the first month (installment > amount x interestRate / 1200, in cents); otherwise 422 VALIDATION_ERROR naming termMonths
              * @example 12
              */
             termMonths: number;
@@ -2133,7 +2133,7 @@ export interface operations {
                     "application/json": components["schemas"]["Profile"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -2225,7 +2225,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -2347,7 +2347,7 @@ export interface operations {
                     "application/json": components["schemas"]["Dashboard"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -2565,7 +2565,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: INVALID_CREDENTIALS */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: INVALID_CREDENTIALS */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -2725,7 +2725,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -2865,7 +2865,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3007,7 +3007,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3134,7 +3134,7 @@ export interface operations {
                     "application/json": components["schemas"]["VerificationSent"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3267,7 +3267,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3432,7 +3432,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoanPage"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3523,7 +3523,7 @@ export interface operations {
                     "application/json": components["schemas"]["Loan"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3630,7 +3630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Loan"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3776,7 +3776,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoanEventPage"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -3883,7 +3883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Loan"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4026,7 +4026,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationPage"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4153,7 +4153,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4310,7 +4310,7 @@ export interface operations {
                     "application/json": components["schemas"]["Declined"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4453,7 +4453,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoanPage"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4544,7 +4544,7 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4669,7 +4669,7 @@ export interface operations {
                     "application/json": components["schemas"]["Payoff"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4799,7 +4799,7 @@ export interface operations {
                     "application/json": components["schemas"]["RepaymentPage"];
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4949,7 +4949,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -5117,7 +5117,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Missing, invalid or expired credentials: UNAUTHENTICATED */
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
             401: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
