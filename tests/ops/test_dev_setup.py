@@ -1,5 +1,5 @@
 """The set-up scripts on a shared machine: dev.sh installs nothing it does not use, every apt-get waits
-for the dpkg lock, and DynamoDB Local runs with its telemetry off (issue 24, item 7)."""
+for the dpkg lock, and DynamoDB Local runs with its telemetry off, listening on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -68,11 +68,35 @@ def test_dynamodb_local_runs_with_telemetry_off() -> None:
 
 
 def test_the_installed_dynamodb_local_knows_the_flags_we_pass() -> None:
-    """`-help` of the jar we run lists -disableTelemetry; it lists no bind-address option (README "Set-up")."""
-    folder = dynamodb_local.install()
-    result = subprocess.run(
-        ["java", "-jar", str(folder / "DynamoDBLocal.jar"), "-help"], capture_output=True, text=True, timeout=120, check=False
-    )
+    """`-help` through our launcher lists -disableTelemetry; it lists no bind-address option, which is why the
+    launcher sets the host itself (tools/dynamodb-local/LoopbackDynamoDBLocal.java)."""
+    line = dynamodb_local.command(8001, None)
+    launcher = line[: line.index(dynamodb_local.LAUNCHER_CLASS) + 1]
+    result = subprocess.run([*launcher, "-help"], capture_output=True, text=True, timeout=120, check=False)
     usage = result.stdout + result.stderr
     assert "-disableTelemetry" in usage, usage[-2000:]
-    assert not re.search(r"-(host|bind|address|listen)\b", usage), "a bind option now exists: pass -host 127.0.0.1 in run"
+    assert not re.search(r"-(host|bind|address|listen)\b", usage), "a bind option now exists: pass it instead of the launcher"
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as the kernel writes them) of the TCP sockets listening on `port`."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_dynamodb_local_listens_on_the_loopback_address_only() -> None:
+    port = dynamodb_local.free_port()
+    process = dynamodb_local.start(port)
+    try:
+        # 127.0.0.1 (0100007F), over IPv4 or as an IPv4-mapped IPv6 socket; never 0.0.0.0 nor ::
+        assert _listening_addresses(port) <= {"0100007F", "0000000000000000FFFF00000100007F"}
+        assert _listening_addresses(port)
+    finally:
+        process.kill()
+        process.wait()
