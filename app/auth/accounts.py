@@ -6,7 +6,10 @@ exists" for such a token:
 - the routes that read the user item anyway (profile, dashboard, verify-email, resend-verification, the
   email gate of a token not known to be verified) answer it from that read;
 - every write also proves it inside its transaction (a ConditionCheck, users_service.account_exists);
-- every other route depends on `LiveUser` (app/auth/dependencies.py): the first request with a token in
+- the caller's own lists read it in the request they make anyway (`AccountProof`): GET /loans/my-loans
+  (its first page's Query of GSI1 partition USER#<id> also returns the user item) and GET /lender/loans
+  (its BatchGetItem of the page's loans also gets the user item), so they are exact whatever was seen;
+- every other route depends on `CurrentUser` (app/auth/dependencies.py): the first request with a token in
   this process reads the user item once (GetItem, strongly consistent) and remembers the token here;
   later requests with it make no read at all. A refusal is never remembered.
 
@@ -20,6 +23,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.users import service as users_service
 
 LIVE_TOKENS = 4096  # tokens remembered per process (least recently used out)
 
@@ -45,3 +52,26 @@ class LiveTokens:
             self._seen.move_to_end((user_id, token_id))
             while len(self._seen) > self._size:
                 self._seen.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class AccountProof:
+    """For a route whose own read can include the caller's user item: what it found proves the account, or not.
+
+    `seen(found)`: the read included the user item's key; found -> the token is remembered, not found -> 401.
+    `unproved()`: this request's read could not include it (a later page, an empty page): the once-per-token
+    check of CurrentUser instead (`check`).
+    """
+
+    tokens: LiveTokens
+    user_id: str
+    token_id: str
+    check: Callable[[], object]
+
+    def seen(self, found: bool) -> None:
+        if not found:
+            raise users_service.account_gone()
+        self.tokens.remember(self.user_id, self.token_id)
+
+    def unproved(self) -> None:
+        self.check()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.accounts import LiveTokens
+from app.auth.accounts import AccountProof, LiveTokens
 from app.auth.errors import EmailNotVerified
 from app.auth.tokens import Principal, verify_access_token
 from app.dependencies import Db, SettingsDep, get_clock, get_settings_dep
@@ -70,6 +70,14 @@ def get_live_user(request: Request, caller: TokenUser, db: Db) -> Principal:
 
 
 CurrentUser = Annotated[Principal, Depends(get_live_user)]
+
+
+def get_account_proof(request: Request, caller: TokenUser, db: Db) -> AccountProof:
+    """For the lists whose own read can include the caller's user item (app/auth/accounts.py)."""
+    return AccountProof(_tokens(request), caller.user_id, caller.token_id, check=lambda: _live(request, caller, db))
+
+
+Account = Annotated[AccountProof, Depends(get_account_proof)]
 
 
 def get_verified_user(request: Request, caller: TokenUser, settings: SettingsDep, db: Db) -> Principal:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.auth.dependencies import CurrentUser, VerifiedUser
+from app.auth.dependencies import Account, TokenUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db
 from app.errors import request_id_of
 from app.loans import lender_service
@@ -72,5 +72,7 @@ def decline(loan_id: LoanId, caller: VerifiedUser, db: Db, clock: ClockDep, requ
 @router.get(
     "/loans", operation_id="listLenderLoans", response_model=LoanPage, summary="Loans the caller accepted (lender view), newest first"
 )
-def accepted_loans(caller: CurrentUser, db: Db, clock: ClockDep, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> LoanPage:
-    return lender_service.accepted_loans(db=db, clock=clock, lender=caller, limit=limit, cursor=cursor)
+def accepted_loans(
+    caller: TokenUser, account: Account, db: Db, clock: ClockDep, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
+) -> LoanPage:
+    return lender_service.accepted_loans(db=db, clock=clock, lender=caller, account=account, limit=limit, cursor=cursor)

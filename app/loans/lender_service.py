@@ -17,6 +17,7 @@ from app.retry import retry_on_lost_race
 from app.users import service as users_service
 
 if TYPE_CHECKING:
+    from app.auth.accounts import AccountProof
     from app.db.dynamo import Dynamo
     from app.db.expressions import Item
 
@@ -142,12 +143,18 @@ def pending_invitations(*, db: Dynamo, clock: Clock, lender: Principal, limit: i
     return InvitationPage(items=items, next_cursor=page.next_cursor)
 
 
-def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, limit: int, cursor: str | None) -> LoanPage:
-    """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem."""
+def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, account: AccountProof, limit: int, cursor: str | None) -> LoanPage:
+    """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem, which
+    also gets the caller's user item and so proves the account (401 when it is gone). An empty page, or a full
+    page of 100 (the BatchGetItem holds no more keys), falls back to `account.unproved()`."""
     page = repository.invitation_page(
         db, email=lender.email, caller_id=lender.user_id, status="accepted", loan_status=None, limit=limit, cursor=cursor
     )
-    loans = repository.loans_of_invitations(db, page.items)
+    loans, user_found = repository.loans_of_invitations_and_user(db, page.items, user_id=lender.user_id)
+    if user_found is None:
+        account.unproved()
+    else:
+        account.seen(user_found)
     now = clock.now()
     items = []
     for invitation in page.items:

@@ -5,7 +5,7 @@ commit of a change, each commit with the meaning of its refusal, so none is writ
 Every read is one call on known keys (see docs/data-model.md, "Access patterns"):
   a loan with its participants   Query PK = LOAN#<id>, SK >= INVITE#   (strongly consistent)
   a loan's audit trail          Query PK = LOAN#<id>, begins_with(SK, EVENT#), a page at a time
-  a borrower's loans             Query GSI1 SK = USER#<id>, begins_with(PK, LOAN#), newest first
+  a borrower's loans             Query GSI1 SK = USER#<id> (their user item first, then the loans), newest first
   a borrower's whole partition   Query GSI1 SK = USER#<id> (the user item and every loan: the dashboard)
   an email's invitations         Query GSI1 SK = INVITE#<email>, begins_with(PK, LOAN#), newest first
   live loan figures              BatchGetItem / GetItem of loan items
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.clock import iso, uuid7
-from app.db.dynamo import Dynamo, Page
+from app.db.dynamo import BATCH_GET_LIMIT, Dynamo, Page
 from app.db.errors import ConditionFailed, TransactionCancelled
 from app.db.expressions import Expression, Item, Operation
 from app.db.keys import (
@@ -38,6 +38,7 @@ from app.db.keys import (
     loan_partition,
     reminder_keys,
     reminder_partition,
+    user_key,
     user_partition,
 )
 from app.db.table import DEADLINE_INDEX, DEADLINE_PARTITION, DEADLINE_SORT, GSI1_NAME, PARTITION_KEY, SORT_KEY
@@ -82,19 +83,20 @@ def read_loan(db: Dynamo, *, loan_id: str) -> LoanRecord | None:
 
 def loans_of_borrower(
     db: Dynamo, *, borrower_id: str, status: str | None, limit: int, cursor: str | None, now: datetime, late: LateAsOf | None = None
-) -> Page:
-    """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation); `late`: active and past due.
+) -> tuple[Page, bool | None]:
+    """A page of the borrower's loan items, newest first (UUIDv7 ids sort by creation); `late`: active and past due;
+    and, on the first page, whether the borrower's own user item exists (None on later pages).
+
+    The Query reads the whole GSI1 partition USER#<id>: the user item (its GSI1 sort key USER#<id> sorts after
+    every LOAN#, so newest first it comes first) and the loans. The first page asks for one more item and takes
+    the user item off the front: the account is proved by the request the list makes anyway.
 
     The borrower is the caller (GET /loans/my-loans): the page's cursor is sealed for them.
 
     `pending` and `expired` are the statuses a reader sees at `now`: a pending loan past its deadline is expired
     even before the expiry job has persisted it (the filter compares its deadline with `now`).
     """
-    condition = Expression(
-        "#gsiPartition = :user AND begins_with(#gsiSort, :loan)",
-        names=dict(_GSI_NAMES),
-        values={":user": user_partition(borrower_id), ":loan": LOAN},
-    )
+    condition = Expression("#gsiPartition = :user", names={"#gsiPartition": SORT_KEY}, values={":user": user_partition(borrower_id)})
     names = {"#status": "status"}
     window = {":now": iso(now), ":legacyCreatedAfter": iso(now - timedelta(days=DEFAULT_FUNDING_DAYS))}
     still_open = "(fundingDeadline > :now OR (attribute_not_exists(fundingDeadline) AND createdAt > :legacyCreatedAfter))"
@@ -114,7 +116,19 @@ def loans_of_borrower(
             names=names,
             values={":active": "active", ":today": late.today.isoformat(), ":activatedBefore": late.activated_before.isoformat()},
         )
-    return db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit, cursor=cursor, caller=borrower_id)
+    if where is not None:  # the user item passes every filter, so the first page still starts with it
+        where = Expression(
+            f"#entity = :userEntity OR ({where.text})",
+            names={**where.names, "#entity": "entity"},
+            values={**where.values, ":userEntity": "user"},
+        )
+    first = cursor is None
+    page = db.query(condition, index=GSI1_NAME, where=where, newest_first=True, limit=limit + first, cursor=cursor, caller=borrower_id)
+    if not first:
+        return page, None
+    found = bool(page.items) and page.items[0].get("entity") == "user"
+    items = page.items[1:] if found else page.items[:limit]
+    return Page(items, page.next_cursor), found
 
 
 def event_page(db: Dynamo, *, loan_id: str, caller_id: str, limit: int, cursor: str | None) -> Page:
@@ -179,6 +193,17 @@ def loans_of_invitations(db: Dynamo, invitations: list[Item]) -> dict[str, Item]
     """The live loan items behind some invitations, by loan id: one BatchGetItem (none when empty)."""
     keys = [loan_key(str(item["loanId"]), str(item["borrowerId"])) for item in invitations]
     return {str(item["loanId"]): item for item in db.batch_get(keys)}
+
+
+def loans_of_invitations_and_user(db: Dynamo, invitations: list[Item], *, user_id: str) -> tuple[dict[str, Item], bool | None]:
+    """`loans_of_invitations`, the same one BatchGetItem also asking for the user item of `user_id`: the loans,
+    and whether the user item exists (None when it was not asked: no invitation, or no room for one more key)."""
+    keys = [loan_key(str(item["loanId"]), str(item["borrowerId"])) for item in invitations]
+    if not keys or len(keys) >= BATCH_GET_LIMIT:
+        return loans_of_invitations(db, invitations), None
+    items = db.batch_get([*keys, user_key(user_id)])
+    loans = {str(item["loanId"]): item for item in items if item.get("entity") != "user"}
+    return loans, any(item.get("entity") == "user" for item in items)
 
 
 def live_loan(db: Dynamo, *, loan_id: str, borrower_id: str) -> Item | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.dependencies import CurrentUser, VerifiedUser
+from app.auth.dependencies import Account, CurrentUser, TokenUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db, IdempotencyKey, SettingsDep
 from app.errors import request_id_of
 from app.loans import creation_service, funding_service, service
@@ -52,7 +52,8 @@ def create_loan(
 
 @router.get("/my-loans", operation_id="listMyLoans", response_model=LoanPage, summary="The caller's loans as borrower, newest first")
 def my_loans(
-    caller: CurrentUser,
+    caller: TokenUser,
+    account: Account,
     db: Db,
     clock: ClockDep,
     status: Annotated[LoanStatus | None, Query(description="Only loans in this status")] = None,
@@ -62,7 +63,7 @@ def my_loans(
     limit: Annotated[Limit, Query()] = 20,
     cursor: Cursor = None,
 ) -> LoanPage:
-    return service.my_loans(db=db, clock=clock, borrower=caller, status=status, limit=limit, cursor=cursor, late=late)
+    return service.my_loans(db=db, clock=clock, borrower=caller, account=account, status=status, limit=limit, cursor=cursor, late=late)
 
 
 @router.get("/{loanId}", operation_id="getLoan", response_model=Loan, summary="A loan (an invited lender sees only their own participant)")

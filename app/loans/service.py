@@ -28,6 +28,7 @@ from app.servicing.schedule import latest_activation_already_due
 from app.users import service as users_service
 
 if TYPE_CHECKING:
+    from app.auth.accounts import AccountProof
     from app.db.dynamo import Dynamo
     from app.db.expressions import Item, Operation
 
@@ -59,22 +60,36 @@ def get_loan(*, db: Dynamo, clock: Clock, caller: Principal, loan_id: str, verif
 
 
 def my_loans(
-    *, db: Dynamo, clock: Clock, borrower: Principal, status: LoanStatus | None, limit: int, cursor: str | None, late: bool = False
+    *,
+    db: Dynamo,
+    clock: Clock,
+    borrower: Principal,
+    account: AccountProof,
+    status: LoanStatus | None,
+    limit: int,
+    cursor: str | None,
+    late: bool = False,
 ) -> LoanPage:
-    """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item).
+    """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item), whose first
+    page also proves the caller's account (401 when it is gone; later pages: `account.unproved()`).
 
     `late`: only active loans past due today (daysPastDue > 0), decided by the Query's filter from the
     stored next due date or, for a loan never repaid, from its activation date.
     """
     today = utc_date(clock.now())
     if late and status not in (None, "active"):
+        account.unproved()
         return LoanPage(items=[], next_cursor=None)  # only active loans can be late
     late_as_of = None
     if late:
         late_as_of = repository.LateAsOf(today=today, activated_before=latest_activation_already_due(today) + timedelta(days=1))
-    page = repository.loans_of_borrower(
+    page, found = repository.loans_of_borrower(
         db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor, now=clock.now(), late=late_as_of
     )
+    if found is None:
+        account.unproved()
+    else:
+        account.seen(found)
     now = clock.now()
     items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, now=now) for item in page.items]
     return LoanPage(items=[item for item in items if item is not None], next_cursor=page.next_cursor)

@@ -157,8 +157,8 @@ def test_the_account_is_read_once_per_token_then_remembered(settings: Settings, 
     # Given: a process that has not seen bea's token yet
     other = TestClient(create_app(settings, clock=clock), raise_server_exceptions=False)
     headers = people["bea"].headers
-    # When: she lists her loans twice there
-    first, second = other.get("/loans/my-loans", headers=headers), other.get("/loans/my-loans", headers=headers)
+    # When: she lists her open invitations twice there
+    first, second = other.get("/lender/pending", headers=headers), other.get("/lender/pending", headers=headers)
     # Then: the first request also read her user item (one GetItem), the second made only the listing's Query
     assert (first.status_code, second.status_code) == (200, 200)
     assert (int(first.headers["x-db-requests"]), int(second.headers["x-db-requests"])) == (2, 1)
@@ -169,10 +169,24 @@ def test_a_refusal_is_not_remembered_and_another_process_checks_again(
 ) -> None:
     headers = people["bea"].headers
     fresh = TestClient(app, raise_server_exceptions=False)
-    assert fresh.get("/loans/my-loans", headers=headers).status_code == 200  # seen by this process
+    assert fresh.get("/lender/pending", headers=headers).status_code == 200  # seen by this process
     db.delete(user_key(people["bea"].user_id))
     other = TestClient(create_app(settings, clock=clock), raise_server_exceptions=False)
     for _ in range(2):  # a refusal costs a read every time: nothing about a gone account is remembered
-        response = other.get("/loans/my-loans", headers=headers)
+        response = other.get("/lender/pending", headers=headers)
         assert_gone(response)
         assert response.headers["x-db-requests"] == "1"
+
+
+@pytest.mark.parametrize(("path", "who"), [("/loans/my-loans", "bea"), ("/lender/loans", "lou")])
+def test_the_callers_own_lists_refuse_at_once_even_a_token_already_seen(
+    client: TestClient, db: Dynamo, people: dict[str, Any], active_loan: str, path: str, who: str
+) -> None:
+    # Given: a token this app has already proved (it listed with it), then the account goes
+    headers = people[who].headers
+    assert client.get(path, headers=headers).status_code == 200
+    db.delete(user_key(people[who].user_id))
+    # Then: the list's own request (the Query of USER#<id>, the BatchGetItem of the page's loans) sees it gone
+    response = client.get(path, headers=headers)
+    assert_gone(response)
+    assert response.headers["x-db-requests"] == {"bea": "1", "lou": "2"}[who]  # nothing added to prove it
