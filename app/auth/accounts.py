@@ -58,9 +58,9 @@ class LiveTokens:
 class AccountProof:
     """For a route whose own read can include the caller's user item: what it found proves the account, or not.
 
-    `seen(found)`: the read included the user item's key; found -> the token is remembered, not found -> 401.
-    `unproved()`: this request's read could not include it (a later page, an empty page): the once-per-token
-    check of CurrentUser instead (`check`).
+    `settle(found)`: True, the read found the user item -> the token is remembered; False, the read asked for it
+    and it is gone -> 401; None, this request's read could not include it (a later page, an empty page) -> the
+    once-per-token check of CurrentUser instead (`check`).
     """
 
     tokens: LiveTokens
@@ -68,10 +68,10 @@ class AccountProof:
     token_id: str
     check: Callable[[], object]
 
-    def seen(self, found: bool) -> None:
-        if not found:
+    def settle(self, found: bool | None) -> None:
+        if found is None:
+            self.check()
+        elif found:
+            self.tokens.remember(self.user_id, self.token_id)
+        else:
             raise users_service.account_gone()
-        self.tokens.remember(self.user_id, self.token_id)
-
-    def unproved(self) -> None:
-        self.check()

@@ -146,15 +146,12 @@ def pending_invitations(*, db: Dynamo, clock: Clock, lender: Principal, limit: i
 def accepted_loans(*, db: Dynamo, clock: Clock, lender: Principal, account: AccountProof, limit: int, cursor: str | None) -> LoanPage:
     """Loans the caller accepted, newest first, in the lender view: one Query on GSI1 + one BatchGetItem, which
     also gets the caller's user item and so proves the account (401 when it is gone). An empty page, or a full
-    page of 100 (the BatchGetItem holds no more keys), falls back to `account.unproved()`."""
+    page of 100 (the BatchGetItem holds no more keys), falls back to `account.settle(None)`, the once-per-token check."""
     page = repository.invitation_page(
         db, email=lender.email, caller_id=lender.user_id, status="accepted", loan_status=None, limit=limit, cursor=cursor
     )
     loans, user_found = repository.loans_of_invitations_and_user(db, page.items, user_id=lender.user_id)
-    if user_found is None:
-        account.unproved()
-    else:
-        account.seen(user_found)
+    account.settle(user_found)
     now = clock.now()
     items = []
     for invitation in page.items:

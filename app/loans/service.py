@@ -71,14 +71,14 @@ def my_loans(
     late: bool = False,
 ) -> LoanPage:
     """The caller's loans, newest first: one Query on GSI1 (participants come from the loan item), whose first
-    page also proves the caller's account (401 when it is gone; later pages: `account.unproved()`).
+    page also proves the caller's account (401 when it is gone; later pages: `account.settle(None)`, the once-per-token check).
 
     `late`: only active loans past due today (daysPastDue > 0), decided by the Query's filter from the
     stored next due date or, for a loan never repaid, from its activation date.
     """
     today = utc_date(clock.now())
     if late and status not in (None, "active"):
-        account.unproved()
+        account.settle(None)
         return LoanPage(items=[], next_cursor=None)  # only active loans can be late
     late_as_of = None
     if late:
@@ -86,10 +86,7 @@ def my_loans(
     page, found = repository.loans_of_borrower(
         db, borrower_id=borrower.user_id, status=status, limit=limit, cursor=cursor, now=clock.now(), late=late_as_of
     )
-    if found is None:
-        account.unproved()
-    else:
-        account.seen(found)
+    account.settle(found)
     now = clock.now()
     items = [views.loan_seen_by(item, user_id=borrower.user_id, email=borrower.email, now=now) for item in page.items]
     return LoanPage(items=[item for item in items if item is not None], next_cursor=page.next_cursor)
