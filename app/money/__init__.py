@@ -1,0 +1,1 @@
+"""Pure rules every domain shares, importing no domain: the banking calendar."""
