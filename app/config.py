@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.ach.settings import AchRail
+
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
 MIN_SECRET_LENGTH = 32
 
@@ -73,6 +75,9 @@ class Settings(BaseSettings):
 
     # Counts DynamoDB requests per HTTP request in a response header; for benchmarks, never in prod.
     debug_db_metrics: bool = False
+
+    # The ACH rail (ACH_ODFI_ROUTING, ACH_COMPANY_*, ACH_SFTP_*, ACH_RETURN_WINDOW_DAYS): its own group, app/ach/settings.py.
+    ach: AchRail = Field(default_factory=AchRail)
 
     @field_validator("jwt_secret")
     @classmethod

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Serve the API on http://127.0.0.1:8000 (/docs) with uvicorn --reload on DynamoDB Local, and run the
 # worker (python -m app.worker: the emails of the table's stream, and the scheduled jobs) next to it with
-# the same settings, sending to MailDev, a mail catcher whose web UI (http://127.0.0.1:1080) shows every email.
-# Data persists under .local/dynamodb-data. Ctrl-C stops the app, the worker, MailDev and DynamoDB Local.
+# the same settings, sending to MailDev, a mail catcher whose web UI (http://127.0.0.1:1080) shows every email,
+# and an SFTP server on 127.0.0.1:2222 standing in for the bank (tools/sftp; its folders under .local/sftp,
+# the ACH_* settings pointed at it). Data persists under .local/dynamodb-data. Ctrl-C stops the app, the
+# worker, MailDev, the SFTP server and DynamoDB Local.
 # With DYNAMODB_ENDPOINT_URL set, that DynamoDB is used and no local one is started; with SMTP_HOST set,
 # that SMTP server is used and no MailDev is started.
 set -euo pipefail
@@ -26,9 +28,10 @@ fi
 # of a script ignore Ctrl-C's SIGINT, so this is how they end; the worker finishes its run under way.)
 worker_pid=""
 mail_pid=""
+sftp_pid=""
 ddb_pid=""
 stop_background() {
-  for pid in $worker_pid $mail_pid $ddb_pid; do
+  for pid in $worker_pid $mail_pid $sftp_pid $ddb_pid; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -56,6 +59,18 @@ if [ -z "${SMTP_HOST:-}" ]; then
   tools/maildev/node_modules/.bin/maildev --ip 127.0.0.1 --smtp "$SMTP_PORT" --web "$mail_web_port" --silent &
   mail_pid=$!
   echo "Mail catcher (MailDev): SMTP on $SMTP_HOST:$SMTP_PORT, every email at http://127.0.0.1:$mail_web_port"
+fi
+
+if [ -z "${ACH_SFTP_HOST:-}" ]; then
+  # The bank's stand-in: a real SFTP server on loopback (tools/sftp/server.py), and the rail's settings for it.
+  sftp_port="${SFTP_LOCAL_PORT:-2222}"
+  export ACH_ODFI_ROUTING="${ACH_ODFI_ROUTING:-091000019}" ACH_COMPANY_ID="${ACH_COMPANY_ID:-1234567890}"
+  export ACH_COMPANY_NAME="${ACH_COMPANY_NAME:-LENDING DEV}"
+  export ACH_SFTP_HOST=127.0.0.1 ACH_SFTP_PORT="$sftp_port" ACH_SFTP_USERNAME=lending ACH_SFTP_PASSWORD=dev-only-sftp-password
+  python scripts/sftp_local.py run --root .local/sftp --port "$sftp_port" --username "$ACH_SFTP_USERNAME" --password "$ACH_SFTP_PASSWORD" &
+  sftp_pid=$!
+  python scripts/sftp_local.py wait --port "$sftp_port"
+  echo "Bank SFTP (the ODFI's stand-in) on 127.0.0.1:$sftp_port, user $ACH_SFTP_USERNAME; its folders in .local/sftp (outbound/, inbound/)"
 fi
 
 python scripts/create_table.py

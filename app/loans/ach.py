@@ -24,27 +24,11 @@ from app.db.kms import DataKeyRejected, KeyServiceUnavailable, KmsKeyring, kms_c
 from app.errors import ServiceUnavailable
 
 NONCE_BYTES = 12
-ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
 ENCRYPTED_FIELDS = ("routingNumber", "accountNumber")
-# The Federal Reserve's routing symbol: 01-12 (Federal Reserve banks), 21-32 (thrifts), 61-72 (electronic), 80 (travellers'
-# cheques). 00 (the US government) and every other prefix is refused. The same rule as a pattern for the JSON schema.
-ROUTING_PREFIXES = frozenset({*range(1, 13), *range(21, 33), *range(61, 73), 80})
-ROUTING_PATTERN = r"^(0[1-9]|1[0-2]|2[1-9]|3[0-2]|6[1-9]|7[0-2]|80)[0-9]{7}$"
 
 
 class AchDecryptionFailed(Exception):
     """The ciphertext, its associated data or its data key does not match: tampered or misplaced."""
-
-
-def valid_routing_number(value: str) -> str:
-    """A Federal Reserve prefix (ROUTING_PREFIXES), and the ABA checksum: 3*(d1+d4+d7) + 7*(d2+d5+d8) + (d3+d6+d9) % 10 == 0."""
-    if len(value) != 9 or not value.isascii() or not value.isdigit():
-        raise ValueError("routing number must be exactly 9 digits")
-    if int(value[:2]) not in ROUTING_PREFIXES:
-        raise ValueError("routing number prefix must be 01-12, 21-32, 61-72 or 80")
-    if sum(weight * int(digit) for weight, digit in zip(ABA_WEIGHTS, value, strict=True)) % 10 != 0:
-        raise ValueError("routing number fails the ABA checksum")
-    return value
 
 
 def last4(value: str) -> str:

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
-from app.loans.ach import ROUTING_PATTERN, valid_routing_number
 from app.loans.records import funding_deadline
+from app.money.routing import ROUTING_PATTERN, valid_routing_number
 from app.schemas import (
     Amount,
     CamelModel,

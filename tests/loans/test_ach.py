@@ -17,6 +17,7 @@ from app.db.keys import ach_key
 from app.db.kms import KmsKeyring
 from app.errors import ServiceUnavailable
 from app.loans import ach
+from app.money.routing import valid_routing_number
 from tests.factories import a_user
 from tests.loans.helpers import accept, create_loan
 from tests.support.table import whole_table
@@ -114,13 +115,13 @@ def test_each_record_gets_a_fresh_nonce() -> None:
 
 @pytest.mark.parametrize("routing", ["021000021", "011000015", "122105155", "091000019"])
 def test_valid_aba_numbers_pass_the_checksum(routing: str) -> None:
-    assert ach.valid_routing_number(routing) == routing
+    assert valid_routing_number(routing) == routing
 
 
 @pytest.mark.parametrize("routing", ["021000022", "123456789", "02100002", "0210000210", "abcdefghi"])
 def test_invalid_aba_numbers_fail(routing: str) -> None:
     with pytest.raises(ValueError):
-        ach.valid_routing_number(routing)
+        valid_routing_number(routing)
 
 
 # --- production: envelope encryption with KMS (moto's KMS) ---------------------------------------

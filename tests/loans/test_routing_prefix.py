@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.loans import ach
 from app.loans.schemas import AchDetailsInput
+from app.money.routing import valid_routing_number
 from tests.factories import a_user
 from tests.loans.helpers import accept, create_loan, error_code, fields_of
 
@@ -22,12 +22,12 @@ GOOD = ["021000021", "011000015", "122105155", "091000019", "267084131", "322271
 @pytest.mark.parametrize("routing", BAD_PREFIXES)
 def test_a_checksum_valid_number_outside_the_federal_reserve_prefixes_is_refused(routing: str) -> None:
     with pytest.raises(ValueError, match="prefix"):
-        ach.valid_routing_number(routing)
+        valid_routing_number(routing)
 
 
 @pytest.mark.parametrize("routing", GOOD)
 def test_numbers_in_the_federal_reserve_prefixes_pass(routing: str) -> None:
-    assert ach.valid_routing_number(routing) == routing
+    assert valid_routing_number(routing) == routing
 
 
 def test_the_schema_pattern_states_the_prefix_rule() -> None:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.money.calendar import add_banking_days, eastern_date, effective_date, is_banking_day, next_banking_day, settlement_date
+from app.money.calendar import (
+    add_banking_days,
+    eastern_date,
+    eastern_offset,
+    effective_date,
+    fed_holidays,
+    is_banking_day,
+    next_banking_day,
+    settlement_date,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")  # the tz database (the tzdata package): the oracle of eastern_offset
 
 # The Federal Reserve's holiday schedule as it publishes it (federalreserve.gov, "Holidays Observed by the
 # Federal Reserve System"): the dates the Reserve Banks are closed.
@@ -71,3 +84,27 @@ def test_adding_banking_days_lands_on_a_banking_day_with_exactly_that_many_on_th
     assert is_banking_day(result)
     passed = [day + timedelta(days=n) for n in range(1, (result - day).days + 1)]
     assert sum(is_banking_day(d) for d in passed) == count
+
+
+@pytest.mark.parametrize("year", range(1999, 2101))
+def test_the_holiday_rules_agree_with_the_holidays_package_every_year(year: int) -> None:
+    assert fed_holidays(year) == frozenset(holidays.financial_holidays("XFED", years=year))
+
+
+@pytest.mark.parametrize("year", range(2007, 2101))
+def test_eastern_time_agrees_with_the_tz_database_around_every_change(year: int) -> None:
+    changes = [
+        moment
+        for moment in (datetime(year, month, 1, tzinfo=UTC) + timedelta(hours=h) for month in (3, 11) for h in range(24 * 14))
+        if moment.astimezone(NEW_YORK).utcoffset() != (moment - timedelta(hours=1)).astimezone(NEW_YORK).utcoffset()
+    ]
+    assert len(changes) == 2
+    for change in changes:
+        for moment in (change - timedelta(seconds=1), change, change + timedelta(hours=1)):
+            assert eastern_offset(moment) == moment.astimezone(NEW_YORK).utcoffset(), moment
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.datetimes(min_value=datetime(2007, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC)))
+def test_the_eastern_date_of_any_moment_is_the_tz_databases(moment: datetime) -> None:
+    assert eastern_date(moment) == moment.astimezone(NEW_YORK).date()
