@@ -61,9 +61,10 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_dynamodb_table.main.arn}/index/GSI1"]
   }
 
-  # Envelope encryption of ACH details (app/db/kms.py): a data key per ACH item, always bound to the
-  # encryption context {loanId, lenderId} (app/loans/ach.py), so the role cannot use the key for
-  # anything shaped differently.
+  # Envelope encryption of bank account numbers (app/db/kms.py): a data key per record, always bound to
+  # the encryption context of its Binding (app/payments/sealing.py): {userId, bankAccountId} for a bank
+  # account, {loanId, lenderId} for the ACH records of earlier versions, so the role cannot use the key
+  # for anything shaped differently.
   statement {
     sid       = "AchEnvelopeEncryption"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -71,7 +72,7 @@ data "aws_iam_policy_document" "lambda" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "kms:EncryptionContextKeys"
-      values   = ["lenderId", "loanId"]
+      values   = ["bankAccountId", "lenderId", "loanId", "userId"]
     }
     condition {
       test     = "Null"

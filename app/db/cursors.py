@@ -6,7 +6,7 @@ associated data. So a cursor reads as noise, and one altered, issued for another
 another query) or in the format before this one (readable JSON "payload.signature") fails to open:
 InvalidCursor, which the API answers 422 VALIDATION_ERROR on `cursor`.
 
-AESGCM is imported on first use: the API already loads it (app/loans/ach.py), while the jobs and
+AESGCM is imported on first use: the API already loads it (app/payments/sealing.py), while the jobs and
 notifications functions, which import this package but page nothing, do not pay for it.
 """
 

@@ -66,7 +66,7 @@ def new_loan_items(loan: NewLoan) -> tuple[Item, list[Item]]:
 
 
 def ach_item(*, loan_id: str, lender_id: str, holder: str, account_type: str, last4s: tuple[str, str], sealed: Item, at: str) -> Item:
-    """The ACH record: encrypted numbers (see app/loans/ach.py) and last-4 figures only."""
+    """The ACH record: encrypted numbers (see app/payments/sealing.py) and last-4 figures only."""
     return {
         **ach_key(loan_id, lender_id),
         "entity": "ach",

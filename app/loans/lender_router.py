@@ -14,8 +14,9 @@ from app.auth.dependencies import Account, TokenUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db
 from app.errors import request_id_of
 from app.loans import lender_service
-from app.loans.dependencies import AchKeys, LoanId
+from app.loans.dependencies import LoanId
 from app.loans.schemas import Acceptance, AcceptRequest, Declined, InvitationPage, LoanPage
+from app.payments.dependencies import AchKeys
 from app.routing import JsonRoute
 from app.schemas import Limit
 

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
 from app.clock import Clock, iso
-from app.loans import ach, repository, views
+from app.loans import repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
 from app.loans.records import LoanRecord, effective_status, is_loan_id
 from app.loans.schemas import Acceptance, AchDetails, AchDetailsInput, Declined, InvitationPage, LoanPage, LoanStatus
+from app.payments import sealing
 from app.retry import retry_on_lost_race
 from app.users import service as users_service
 
@@ -40,7 +41,7 @@ def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal, now: datetim
 
 
 def accept_invitation(
-    *, db: Dynamo, clock: Clock, keys: ach.DataKeySource, lender: Principal, loan_id: str, details: AchDetailsInput, request_id: str
+    *, db: Dynamo, clock: Clock, keys: sealing.DataKeySource, lender: Principal, loan_id: str, details: AchDetailsInput, request_id: str
 ) -> Acceptance:
     """ONE transaction: participation accepted, fundedAmount += contribution, ACH stored, lender role held.
 
@@ -55,10 +56,9 @@ def accept_invitation(
         record, invitation = _invited_record(db, loan_id=loan_id, lender=lender, now=now)
         at = iso(now)
         if sealed is None:  # encrypt once, and only for a real invitation
-            sealed = ach.seal(
+            sealed = sealing.seal(
                 keys=keys,
-                loan_id=loan_id,
-                lender_id=lender.user_id,
+                binding=sealing.Binding.ach_record(loan_id, lender.user_id),
                 routing_number=details.routing_number,
                 account_number=details.account_number,
             )
@@ -69,7 +69,7 @@ def accept_invitation(
             lender_id=lender.user_id,
             holder=details.account_holder_name,
             account_type=details.account_type,
-            last4s=(ach.last4(details.routing_number), ach.last4(details.account_number)),
+            last4s=(sealing.last4(details.routing_number), sealing.last4(details.account_number)),
             sealed=sealed,
             at=at,
         )
@@ -92,8 +92,8 @@ def accept_invitation(
         ach_details=AchDetails(
             account_holder_name=details.account_holder_name,
             account_type=details.account_type,
-            routing_number_last4=ach.last4(details.routing_number),
-            account_number_last4=ach.last4(details.account_number),
+            routing_number_last4=sealing.last4(details.routing_number),
+            account_number_last4=sealing.last4(details.account_number),
         ),
     )
 

@@ -16,8 +16,9 @@ from app.db.dynamo import Dynamo
 from app.db.keys import ach_key
 from app.db.kms import KmsKeyring
 from app.errors import ServiceUnavailable
-from app.loans import ach
 from app.money.routing import valid_routing_number
+from app.payments import sealing as ach
+from app.payments.sealing import Binding
 from tests.factories import a_user
 from tests.loans.helpers import accept, create_loan
 from tests.support.table import whole_table
@@ -83,17 +84,17 @@ def test_the_sealed_numbers_open_only_for_their_loan_and_lender(app: FastAPI, db
     assert key is not None
     keys = ach.LocalDataKeys(key)
 
-    assert ach.unseal(keys=keys, loan_id=loan_id, lender_id=lou.user_id, item=item) == {
+    assert ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, lou.user_id), item=item) == {
         "routingNumber": ROUTING,
         "accountNumber": ACCOUNT,
     }
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, loan_id="0190f3a1-0000-7000-8000-000000000000", lender_id=lou.user_id, item=item)
+        ach.unseal(keys=keys, binding=Binding.ach_record("0190f3a1-0000-7000-8000-000000000000", lou.user_id), item=item)
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, loan_id=loan_id, lender_id=max_.user_id, item=item)
+        ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, max_.user_id), item=item)
     swapped = {**item, "routingNumberCipher": item["accountNumberCipher"], "accountNumberCipher": item["routingNumberCipher"]}
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, loan_id=loan_id, lender_id=lou.user_id, item=swapped)
+        ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, lou.user_id), item=swapped)
 
 
 def test_another_key_cannot_open_the_numbers(db: Dynamo, accepted: dict[str, Any]) -> None:
@@ -101,13 +102,15 @@ def test_another_key_cannot_open_the_numbers(db: Dynamo, accepted: dict[str, Any
     assert item is not None
 
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=ach.LocalDataKeys(b"\x01" * 32), loan_id=accepted["loan_id"], lender_id=accepted["lou"].user_id, item=item)
+        ach.unseal(
+            keys=ach.LocalDataKeys(b"\x01" * 32), binding=Binding.ach_record(accepted["loan_id"], accepted["lou"].user_id), item=item
+        )
 
 
 def test_each_record_gets_a_fresh_nonce() -> None:
     keys = ach.LocalDataKeys(b"\x02" * 32)
-    first = ach.seal(keys=keys, loan_id="l", lender_id="u", routing_number=ROUTING, account_number=ACCOUNT)
-    second = ach.seal(keys=keys, loan_id="l", lender_id="u", routing_number=ROUTING, account_number=ACCOUNT)
+    first = ach.seal(keys=keys, binding=Binding.ach_record("l", "u"), routing_number=ROUTING, account_number=ACCOUNT)
+    second = ach.seal(keys=keys, binding=Binding.ach_record("l", "u"), routing_number=ROUTING, account_number=ACCOUNT)
 
     assert first["accountNumberCipher"] != second["accountNumberCipher"]
     assert first["keySource"] == "local" and "dataKey" not in first
@@ -137,11 +140,11 @@ def kms_keys() -> Any:
 
 def test_kms_envelope_round_trip_stores_only_the_encrypted_data_key(kms_keys: Any) -> None:
     _, _, keys = kms_keys
-    sealed = ach.seal(keys=keys, loan_id="loan-1", lender_id="lender-1", routing_number=ROUTING, account_number=ACCOUNT)
+    sealed = ach.seal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), routing_number=ROUTING, account_number=ACCOUNT)
 
     assert sealed["keySource"] == "kms" and sealed["dataKey"]
     assert ROUTING not in json.dumps(sealed) and ACCOUNT not in json.dumps(sealed)
-    assert ach.unseal(keys=keys, loan_id="loan-1", lender_id="lender-1", item=sealed) == {
+    assert ach.unseal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), item=sealed) == {
         "routingNumber": ROUTING,
         "accountNumber": ACCOUNT,
     }
@@ -150,19 +153,19 @@ def test_kms_envelope_round_trip_stores_only_the_encrypted_data_key(kms_keys: An
 @pytest.mark.parametrize("loan_id, lender_id", [("loan-2", "lender-1"), ("loan-1", "lender-2")])
 def test_kms_refuses_the_data_key_under_another_encryption_context(kms_keys: Any, loan_id: str, lender_id: str) -> None:
     _, _, keys = kms_keys
-    sealed = ach.seal(keys=keys, loan_id="loan-1", lender_id="lender-1", routing_number=ROUTING, account_number=ACCOUNT)
+    sealed = ach.seal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), routing_number=ROUTING, account_number=ACCOUNT)
 
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, loan_id=loan_id, lender_id=lender_id, item=sealed)
+        ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, lender_id), item=sealed)
 
 
 def test_a_kms_record_without_its_data_key_does_not_open(kms_keys: Any) -> None:
     _, _, keys = kms_keys
-    sealed = ach.seal(keys=keys, loan_id="loan-1", lender_id="lender-1", routing_number=ROUTING, account_number=ACCOUNT)
+    sealed = ach.seal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), routing_number=ROUTING, account_number=ACCOUNT)
     del sealed["dataKey"]
 
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, loan_id="loan-1", lender_id="lender-1", item=sealed)
+        ach.unseal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), item=sealed)
 
 
 def test_an_unusable_kms_key_is_a_503_not_a_crash(kms_keys: Any) -> None:
@@ -170,7 +173,7 @@ def test_an_unusable_kms_key_is_a_503_not_a_crash(kms_keys: Any) -> None:
     keys = ach.KmsDataKeys(KmsKeyring(client, "alias/no-such-key"))
 
     with pytest.raises(ServiceUnavailable):
-        ach.seal(keys=keys, loan_id="loan-1", lender_id="lender-1", routing_number=ROUTING, account_number=ACCOUNT)
+        ach.seal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), routing_number=ROUTING, account_number=ACCOUNT)
 
 
 def test_settings_choose_kms_when_a_key_is_configured(app: FastAPI) -> None:

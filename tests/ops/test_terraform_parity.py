@@ -19,7 +19,7 @@ from hcl2.utils import SerializationOptions
 
 from app.config import Settings
 from app.db import keys, table
-from app.loans import ach
+from app.payments import sealing
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
@@ -259,7 +259,8 @@ def test_every_kms_call_is_granted_on_the_ach_key_only(lambda_statements: list[d
 def test_kms_grant_requires_the_apps_encryption_context(lambda_statements: list[dict[str, Any]]) -> None:
     (statement,) = [s for s in lambda_statements if any(a.startswith("kms:") for a in s["actions"])]
     conditions = {(c["test"], c["variable"]): sorted(c["values"]) for c in statement["condition"]}
-    context_keys = sorted(ach._context("loan", "lender"))
+    bindings = (sealing.Binding.bank_account("user", "bank"), sealing.Binding.ach_record("loan", "lender"))
+    context_keys = sorted({name for binding in bindings for name, _ in binding.context})
     assert conditions[("ForAllValues:StringEquals", "kms:EncryptionContextKeys")] == context_keys
     assert conditions[("Null", "kms:EncryptionContextKeys")] == ["false"]
 

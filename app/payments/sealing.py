@@ -1,10 +1,11 @@
-"""ACH details: validation, and field-level AES-256-GCM encryption before anything is written.
+"""Bank account numbers: field-level AES-256-GCM encryption before anything is written.
 
 Each encrypted field is base64(nonce || ciphertext+tag) with a random 12-byte nonce; the associated
-data binds it to its loan, its lender and its field, so a ciphertext copied to another record (or
-swapped between routing and account number) fails to decrypt. The data key comes from KMS in
-production (GenerateDataKey per record, the encrypted data key stored beside the ciphertext:
-envelope encryption) and from the configured ACH_LOCAL_KEY in dev/test.
+data binds it to its record (a Binding: the user and bank account, or for the ACH records of earlier
+versions the loan and lender) and its field, so a ciphertext copied to another record (or swapped
+between routing and account number) fails to decrypt. The data key comes from KMS in production
+(GenerateDataKey per record, the encrypted data key stored beside the ciphertext: envelope
+encryption, its encryption context the binding) and from the configured ACH_LOCAL_KEY in dev/test.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -90,17 +92,29 @@ def data_keys_for(settings: Settings) -> DataKeySource:
     return LocalDataKeys(key)
 
 
-def _context(loan_id: str, lender_id: str) -> dict[str, str]:
-    return {"loanId": loan_id, "lenderId": lender_id}
+@dataclass(frozen=True)
+class Binding:
+    """What a ciphertext belongs to: its KMS encryption context, and the prefix of its associated data."""
+
+    context: tuple[tuple[str, str], ...]
+    prefix: str
+
+    @classmethod
+    def bank_account(cls, user_id: str, bank_account_id: str) -> Binding:
+        return cls((("userId", user_id), ("bankAccountId", bank_account_id)), f"bank|{user_id}|{bank_account_id}")
+
+    @classmethod
+    def ach_record(cls, loan_id: str, lender_id: str) -> Binding:
+        """The ACH record an acceptance wrote before bank accounts existed (LOAN#<loanId> / ACH#<lenderId>)."""
+        return cls((("loanId", loan_id), ("lenderId", lender_id)), f"ach|{loan_id}|{lender_id}")
+
+    def associated_data(self, field: str) -> bytes:
+        return f"{self.prefix}|{field}".encode()
 
 
-def _associated_data(loan_id: str, lender_id: str, field: str) -> bytes:
-    return f"ach|{loan_id}|{lender_id}|{field}".encode()
-
-
-def seal(*, keys: DataKeySource, loan_id: str, lender_id: str, routing_number: str, account_number: str) -> Item:
-    """The encrypted attributes of an ACH item; plaintext numbers never leave this function."""
-    context = _context(loan_id, lender_id)
+def seal(*, keys: DataKeySource, binding: Binding, routing_number: str, account_number: str) -> Item:
+    """The encrypted attributes of a bank account's numbers; plaintext numbers never leave this function."""
+    context = dict(binding.context)
     try:
         key, encrypted_key = keys.new_data_key(context)
     except KeyServiceUnavailable as exc:
@@ -109,18 +123,18 @@ def seal(*, keys: DataKeySource, loan_id: str, lender_id: str, routing_number: s
     sealed: Item = {"keySource": keys.name}
     for field, value in (("routingNumber", routing_number), ("accountNumber", account_number)):
         nonce = os.urandom(NONCE_BYTES)
-        ciphertext = cipher.encrypt(nonce, value.encode(), _associated_data(loan_id, lender_id, field))
+        ciphertext = cipher.encrypt(nonce, value.encode(), binding.associated_data(field))
         sealed[f"{field}Cipher"] = base64.b64encode(nonce + ciphertext).decode("ascii")
     if encrypted_key is not None:
         sealed["dataKey"] = base64.b64encode(encrypted_key).decode("ascii")
     return sealed
 
 
-def unseal(*, keys: DataKeySource, loan_id: str, lender_id: str, item: Mapping[str, object]) -> dict[str, str]:
-    """The plaintext numbers of an ACH item read as (`loan_id`, `lender_id`); for payouts, never for responses."""
+def unseal(*, keys: DataKeySource, binding: Binding, item: Mapping[str, object]) -> dict[str, str]:
+    """The plaintext numbers of an item sealed with `binding`: for the file builder only, never for responses."""
     encoded_key = item.get("dataKey")
     try:
-        key = keys.data_key(base64.b64decode(str(encoded_key)) if encoded_key else None, _context(loan_id, lender_id))
+        key = keys.data_key(base64.b64decode(str(encoded_key)) if encoded_key else None, dict(binding.context))
     except KeyServiceUnavailable as exc:
         raise ServiceUnavailable("The key service is unavailable; retry later") from exc
     cipher = AESGCM(key)
@@ -128,8 +142,8 @@ def unseal(*, keys: DataKeySource, loan_id: str, lender_id: str, item: Mapping[s
     for field in ENCRYPTED_FIELDS:
         blob = base64.b64decode(str(item[f"{field}Cipher"]))
         try:
-            value = cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(loan_id, lender_id, field))
+            value = cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], binding.associated_data(field))
         except InvalidTag as exc:
-            raise AchDecryptionFailed(f"{field} does not decrypt for this loan and lender") from exc
+            raise AchDecryptionFailed(f"{field} does not decrypt for this record") from exc
         plain[field] = value.decode()
     return plain
