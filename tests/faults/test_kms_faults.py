@@ -22,8 +22,9 @@ from app.db.dynamo import Dynamo
 from app.db.keys import ach_key
 from app.db.kms import KmsKeyring, kms_client
 from app.errors import ServiceUnavailable
-from app.loans import ach
 from app.main import create_app
+from app.payments import sealing as ach
+from app.payments.sealing import Binding
 from tests.factories import a_user
 from tests.faults.injection import error, inject, response
 from tests.faults.test_dynamodb_faults import assert_unavailable
@@ -105,13 +106,14 @@ def test_an_acceptance_seals_with_a_kms_data_key(kms_app: FastAPI, kms_client_ap
     assert item["keySource"] == "kms" and base64.b64decode(item["dataKey"]) == BLOB
     keys = ach.KmsDataKeys(KmsKeyring(kms, KEY_ID))
     with inject(kms, "Decrypt", response(200, {"KeyId": KEY_ID, "Plaintext": base64.b64encode(PLAINTEXT).decode()}, json_version="1.1")):
-        assert ach.unseal(keys=keys, loan_id=loan["loanId"], lender_id=lender.user_id, item=item)["routingNumber"] == "021000021"
+        assert ach.unseal(keys=keys, binding=Binding.ach_record(loan["loanId"], lender.user_id), item=item)["routingNumber"] == "021000021"
 
 
 def sealed_record(kms: Any) -> dict[str, Any]:
     keys = ach.KmsDataKeys(KmsKeyring(kms, KEY_ID))
     with inject(kms, "GenerateDataKey", generated):
-        return ach.seal(keys=keys, loan_id="loan-1", lender_id="lender-1", routing_number="021000021", account_number="000123456789")
+        binding = Binding.ach_record("loan-1", "lender-1")
+        return ach.seal(keys=keys, binding=binding, routing_number="021000021", account_number="000123456789")
 
 
 @pytest.mark.parametrize("code", ["InvalidCiphertextException", "IncorrectKeyException"])
@@ -120,7 +122,7 @@ def test_kms_rejecting_a_data_key_is_a_decryption_failure(kms: Any, code: str) -
     keys = ach.KmsDataKeys(KmsKeyring(kms, KEY_ID))
 
     with inject(kms, "Decrypt", error(code, json_version="1.1")), pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, loan_id="loan-1", lender_id="lender-1", item=item)
+        ach.unseal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), item=item)
 
 
 @pytest.mark.parametrize(
@@ -136,4 +138,4 @@ def test_kms_failing_on_decrypt_is_service_unavailable(kms: Any, fault: Any) -> 
     keys = ach.KmsDataKeys(KmsKeyring(kms, KEY_ID))
 
     with inject(kms, "Decrypt", fault()), pytest.raises(ServiceUnavailable):
-        ach.unseal(keys=keys, loan_id="loan-1", lender_id="lender-1", item=item)
+        ach.unseal(keys=keys, binding=Binding.ach_record("loan-1", "lender-1"), item=item)
