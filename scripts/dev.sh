@@ -2,9 +2,10 @@
 # Serve the API on http://127.0.0.1:8000 (/docs) with uvicorn --reload on DynamoDB Local, and run the
 # worker (python -m app.worker: the emails of the table's stream, and the scheduled jobs) next to it with
 # the same settings, sending to MailDev, a mail catcher whose web UI (http://127.0.0.1:1080) shows every email,
-# and an SFTP server on 127.0.0.1:2222 standing in for the bank (tools/sftp; its folders under .local/sftp,
-# the ACH_* settings pointed at it). Data persists under .local/dynamodb-data. Ctrl-C stops the app, the
-# worker, MailDev, the SFTP server and DynamoDB Local.
+# an SFTP server on 127.0.0.1:2222 standing in for the bank (tools/sftp; its folders under .local/sftp,
+# the ACH_* settings pointed at it) and the bank simulator behind it (tools/bank_simulator; its page on
+# http://127.0.0.1:1090). Data persists under .local/dynamodb-data. Ctrl-C stops the app, the worker,
+# MailDev, the bank simulator, the SFTP server and DynamoDB Local.
 # With DYNAMODB_ENDPOINT_URL set, that DynamoDB is used and no local one is started; with SMTP_HOST set,
 # that SMTP server is used and no MailDev is started.
 set -euo pipefail
@@ -28,10 +29,11 @@ fi
 # of a script ignore Ctrl-C's SIGINT, so this is how they end; the worker finishes its run under way.)
 worker_pid=""
 mail_pid=""
+bank_pid=""
 sftp_pid=""
 ddb_pid=""
 stop_background() {
-  for pid in $worker_pid $mail_pid $sftp_pid $ddb_pid; do
+  for pid in $worker_pid $mail_pid $bank_pid $sftp_pid $ddb_pid; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -71,6 +73,12 @@ if [ -z "${ACH_SFTP_HOST:-}" ]; then
   sftp_pid=$!
   python scripts/sftp_local.py wait --port "$sftp_port"
   echo "Bank SFTP (the ODFI's stand-in) on 127.0.0.1:$sftp_port, user $ACH_SFTP_USERNAME; its folders in .local/sftp (outbound/, inbound/)"
+  # The bank behind it (a dev tool): collects outbound files, posts their entries, answers with returns
+  # and NOCs for the README's test account numbers; its page shows every posted entry.
+  bank_port="${BANK_SIMULATOR_PORT:-1090}"
+  python tools/bank_simulator/simulator.py --root .local/sftp --state .local/bank --port "$bank_port" &
+  bank_pid=$!
+  echo "Bank simulator (pid $bank_pid): every posted entry, micro-deposits included, at http://127.0.0.1:$bank_port"
 fi
 
 python scripts/create_table.py
