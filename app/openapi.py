@@ -60,6 +60,10 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
     },
     "listRepayments": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
     "getStatement": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
+    "createBankAccount": {403: UNVERIFIED, 409: ("DUPLICATE_BANK_ACCOUNT",)},
+    "listBankAccounts": {},
+    "verifyBankAccount": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("VERIFICATION_FAILED",), 422: ("VERIFICATION_MISMATCH",)},
+    "deleteBankAccount": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("BANK_ACCOUNT_IN_USE", "CONFLICT")},
 }
 IDEMPOTENT = ("createLoan", "recordRepayment")
 

@@ -70,7 +70,8 @@ def test_account_holder_name_refuses_control_characters(app: FastAPI, client: Te
 
 def test_the_schema_states_the_refusal() -> None:
     from app.auth.schemas import RegisterRequest
-    from app.loans.schemas import AchDetailsInput, LoanCreate
+    from app.loans.schemas import LoanCreate
+    from app.payments.schemas import AchDetailsInput
     from app.schemas import CONTROL_CHARACTERS
     from app.users.schemas import ProfileUpdate
 

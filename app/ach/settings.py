@@ -39,6 +39,8 @@ class AchRail(BaseSettings):
     sftp_outbound_dir: str = "outbound"
     sftp_inbound_dir: str = "inbound"
     return_window_days: int = Field(default=2, ge=1, le=10)
+    archive_bucket: str | None = None  # AWS: the S3 bucket that keeps every outbound file (SSE-KMS)
+    archive_dir: str | None = None  # dev/test: a folder of encrypted copies instead
 
     @field_validator("odfi_routing")
     @classmethod

@@ -17,6 +17,20 @@ Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   schedule         SERVICING#<loanId>       / SCHEDULE             (installments as they stand)
   repayment        SERVICING#<loanId>       / REPAYMENT#<id>       (id is time-ordered)
   delivery marker  DELIVERY#<what>          / TO#<email>           (one per email sent: at most once; TTL)
+  bank account     USER#<userId>            / BANK#<bankAccountId> (GSI2 while pending verification:
+                                                                    VERIFYBY#<shard> / <verifyBy>#<bankAccountId>)
+  bank numbers lock USER#<userId>           / BANKLAST4#<routingLast4>#<accountLast4> (serializes duplicate checks)
+  payment          PAYMENT#<paymentId>      / PAYS#LOAN#<loanId> or PAYS#BANK#<bankAccountId>
+                                                                   (GSI1: an owner's payments, newest first;
+                                                                    GSI2: ACHPAY#<status> / <date>#<paymentId>, or
+                                                                    ACHCLAIM#<fileId> / <paymentId> while a file holds it)
+  payment event    PAYMENT#<paymentId>      / EVENT#<eventId>
+  trace            TRACE#<traceNumber>      / TRACE#<traceNumber>  (which payment an entry's trace number names)
+  ach file         ACHFILE#<fileId>         / ACHFILES             (GSI1: every file, newest first; GSI2 while
+                                                                    an outbound file is open: ACHFILES#open / <fileId>)
+  inbound digest   ACHIN#<sha256>           / ACHIN#<sha256>       (an inbound file's content, processed once)
+  ach counter      ACHSEQ / ACHDAY#<yyyymmdd> (same)               (trace sequence; files of one day)
+  ach exception    ACHEXC#<exceptionId>     / ACHEXCEPTIONS        (GSI1: every exception, newest first)
 
 GSI2, the "when" index, is sparse: a pending loan carries PENDING#<shard> / <fundingDeadline>#<loanId>
 (the expiry job), an active loan REMIND#<shard> / <date of its next reminder>#<loanId> (the reminder job).
@@ -53,6 +67,22 @@ PENDING = "PENDING#"
 REMIND = "REMIND#"
 DELIVERY = "DELIVERY#"
 TO = "TO#"
+BANK = "BANK#"
+BANK_LAST4 = "BANKLAST4#"
+VERIFY_BY = "VERIFYBY#"
+PAYMENT = "PAYMENT#"
+PAYS = "PAYS#"
+ACH_PAY = "ACHPAY#"
+ACH_CLAIM = "ACHCLAIM#"
+TRACE = "TRACE#"
+ACH_FILE = "ACHFILE#"
+ACH_FILES = "ACHFILES"
+ACH_OPEN_FILES = "ACHFILES#open"
+ACH_INBOUND = "ACHIN#"
+ACH_SEQUENCE = "ACHSEQ"
+ACH_DAY = "ACHDAY#"
+ACH_EXCEPTION = "ACHEXC#"
+ACH_EXCEPTIONS = "ACHEXCEPTIONS"
 
 
 def _same(value: str) -> Key:
@@ -171,3 +201,85 @@ def idempotency_key(user_id: str, key_hash: str) -> Key:
 def health_probe_key() -> Key:
     """A key that never holds an item: GetItem on it proves the table answers."""
     return _same(f"{HEALTH}probe")
+
+
+def bank_account_key(user_id: str, bank_account_id: str) -> Key:
+    return {PARTITION_KEY: f"{USER}{user_id}", SORT_KEY: f"{BANK}{bank_account_id}"}
+
+
+def bank_numbers_lock_key(user_id: str, routing_last4: str, account_last4: str) -> Key:
+    """One item per user and pair of last-4s: every registration of such numbers changes it, so two race in turn."""
+    return {PARTITION_KEY: f"{USER}{user_id}", SORT_KEY: f"{BANK_LAST4}{routing_last4}#{account_last4}"}
+
+
+def verification_deadline_keys(bank_account_id: str, verify_by: str) -> dict[str, str]:
+    """The GSI2 attributes of an account pending verification: the settle job fails it after `verify_by`."""
+    return {DEADLINE_PARTITION: verification_partition(deadline_shard(bank_account_id)), DEADLINE_SORT: f"{verify_by}#{bank_account_id}"}
+
+
+def verification_partition(shard: int) -> str:
+    return f"{VERIFY_BY}{shard}"
+
+
+def payment_partition(payment_id: str) -> str:
+    return f"{PAYMENT}{payment_id}"
+
+
+def payment_owner(*, loan_id: str | None, bank_account_id: str) -> str:
+    """The sort key of a payment: its loan's, or for a payment of no loan (micro-deposits) its bank account's."""
+    return f"{PAYS}{LOAN}{loan_id}" if loan_id else f"{PAYS}{BANK}{bank_account_id}"
+
+
+def payment_key(payment_id: str, owner: str) -> Key:
+    return {PARTITION_KEY: payment_partition(payment_id), SORT_KEY: owner}
+
+
+def payment_event_key(payment_id: str, event_id: str) -> Key:
+    return {PARTITION_KEY: payment_partition(payment_id), SORT_KEY: f"{EVENT}{event_id}"}
+
+
+def payment_status_keys(status: str, on: str, payment_id: str) -> dict[str, str]:
+    """GSI2 of a payment not held by a file: partition per status, sorted by the date that matters to it."""
+    return {DEADLINE_PARTITION: payment_status_partition(status), DEADLINE_SORT: f"{on}#{payment_id}"}
+
+
+def payment_status_partition(status: str) -> str:
+    return f"{ACH_PAY}{status}"
+
+
+def payment_claim_keys(file_id: str, payment_id: str) -> dict[str, str]:
+    """GSI2 of a payment an outbound file holds (between its claim and its submission)."""
+    return {DEADLINE_PARTITION: payment_claim_partition(file_id), DEADLINE_SORT: payment_id}
+
+
+def payment_claim_partition(file_id: str) -> str:
+    return f"{ACH_CLAIM}{file_id}"
+
+
+def trace_key(trace_number: str) -> Key:
+    return _same(f"{TRACE}{trace_number}")
+
+
+def ach_file_key(file_id: str) -> Key:
+    return {PARTITION_KEY: f"{ACH_FILE}{file_id}", SORT_KEY: ACH_FILES}
+
+
+def open_file_keys(file_id: str) -> dict[str, str]:
+    return {DEADLINE_PARTITION: ACH_OPEN_FILES, DEADLINE_SORT: file_id}
+
+
+def inbound_digest_key(digest: str) -> Key:
+    return _same(f"{ACH_INBOUND}{digest}")
+
+
+def trace_sequence_key() -> Key:
+    return _same(ACH_SEQUENCE)
+
+
+def files_of_day_key(day: str) -> Key:
+    """The counter of outbound files of one Eastern day (YYYYMMDD): it gives each its File ID Modifier."""
+    return _same(f"{ACH_DAY}{day}")
+
+
+def ach_exception_key(exception_id: str) -> Key:
+    return {PARTITION_KEY: f"{ACH_EXCEPTION}{exception_id}", SORT_KEY: ACH_EXCEPTIONS}

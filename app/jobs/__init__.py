@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Protocol
 
-from app.jobs import expiry, reminders
+from app.jobs import ach, expiry, reminders
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -29,6 +29,10 @@ class Job(Protocol):
 JOBS: dict[str, Job] = {
     expiry.NAME: expiry.run,
     reminders.NAME: reminders.run,
+    # receive before settle (a return waiting in the inbound folder is applied before its window is judged), then send
+    ach.RECEIVE: ach.run_receive,
+    ach.SETTLE: ach.run_settle,
+    ach.SEND: ach.run_send,
 }
 
 

@@ -12,8 +12,9 @@ from app.clock import Clock, iso
 from app.loans import repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
 from app.loans.records import LoanRecord, effective_status, is_loan_id
-from app.loans.schemas import Acceptance, AchDetails, AchDetailsInput, Declined, InvitationPage, LoanPage, LoanStatus
+from app.loans.schemas import Acceptance, AchDetails, Declined, InvitationPage, LoanPage, LoanStatus
 from app.payments import sealing
+from app.payments.schemas import AchDetailsInput
 from app.retry import retry_on_lost_race
 from app.users import service as users_service
 

@@ -6,10 +6,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from app.loans.records import funding_deadline
-from app.money.routing import ROUTING_PATTERN, valid_routing_number
+from app.payments.schemas import AccountType, AchDetailsInput
 from app.schemas import (
     Amount,
     CamelModel,
@@ -153,34 +153,6 @@ class Invitation(CamelModel):
     interest_rate: Percent
     invited_at: Timestamp
     funding_deadline: Timestamp
-
-
-HolderName = Annotated[str, trimmed(100)]
-RoutingNumber = Annotated[
-    str,
-    StringConstraints(pattern=ROUTING_PATTERN),
-    AfterValidator(valid_routing_number),
-    Field(
-        description="9 digits: a Federal Reserve prefix (first two digits 01-12, 21-32, 61-72 or 80) and a valid ABA "
-        "checksum (3, 7, 1 weights, sum divisible by 10); a number that fails either is refused (422 VALIDATION_ERROR)",
-        json_schema_extra={"x-checksum": "ABA"},
-        examples=["021000021"],
-    ),
-]
-AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,17}$"), Field(description="4..17 digits")]
-AccountType = Literal["checking", "savings"]
-
-
-class AchDetailsInput(StrictInput):
-    account_holder_name: HolderName
-    routing_number: RoutingNumber
-    account_number: AccountNumber
-    account_type: AccountType
-
-    def __repr__(self) -> str:  # never let the numbers reach a log or a traceback
-        return f"AchDetailsInput(account_type={self.account_type!r}, ...)"
-
-    __str__ = __repr__
 
 
 class AcceptRequest(StrictInput):

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.loans.schemas import AchDetailsInput
 from app.money.routing import valid_routing_number
+from app.payments.schemas import AchDetailsInput
 from tests.factories import a_user
 from tests.loans.helpers import accept, create_loan, error_code, fields_of
 
