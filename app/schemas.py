@@ -221,7 +221,7 @@ def trimmed(max_length: int) -> TrimmedText:
 PersonName = Annotated[str, trimmed(100)]
 E164_PATTERN = r"^\+[1-9]\d{1,14}$"
 Phone = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g. +14155550123")]
-Role = Literal["borrower", "lender"]
+Role = Literal["borrower", "lender", "operator"]  # operator: granted by `python -m app.admin` only, never by the API
 
 
 class Page(CamelModel, Generic[T]):

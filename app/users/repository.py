@@ -4,6 +4,7 @@ read      GetItem USER#<id>
 register  a Put of the new item, committed inside auth's registration transaction
 profile   UpdateItem (conditional on the item existing)
 lender    an ADD roles operation, committed inside login's or an acceptance's transaction
+operator  ADD / DELETE roles + the change's audit event (USER#<id> / EVENT#<id>), one transaction (python -m app.admin)
 exists    a ConditionCheck (attribute_exists), committed inside every other write a user makes
 verify    Update operations committed inside auth's verification transactions (a new link; the link used)
 
@@ -16,14 +17,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.db.dynamo import Dynamo
-from app.db.errors import ConditionFailed
+from app.db.errors import ConditionFailed, TransactionCancelled
 from app.db.expressions import EXISTING_ITEM, NEW_ITEM, Expression, Item, Operation, tx_check, tx_put, tx_update
-from app.db.keys import user_key
-from app.errors import Unauthenticated
+from app.db.keys import email_key, user_event_key, user_key
+from app.errors import NotFound, Unauthenticated
 
 BORROWER = "borrower"
 LENDER = "lender"
+OPERATOR = "operator"  # never granted by the API: only by `python -m app.admin grant-operator EMAIL`
 ACCOUNT_GONE = "The account no longer exists"
+
+
+class UnknownAccount(NotFound):
+    message = "No account has this email"
 
 
 @dataclass(frozen=True)
@@ -190,3 +196,55 @@ def get_users(db: Dynamo, user_ids: list[str]) -> dict[str, UserRecord]:
     """The user items of `user_ids` that exist (one BatchGetItem: at most 100 ids), by id."""
     unique = list(dict.fromkeys(user_ids))
     return {user.user_id: user for user in (user_from_item(item) for item in db.batch_get([user_key(uid) for uid in unique]))}
+
+
+@dataclass(frozen=True)
+class RoleEvent:
+    """Who changed a role, when, in which run: the audit event a role change writes beside it."""
+
+    event_id: str  # UUIDv7
+    at: str
+    actor_id: str  # who ran the command (`cli:<login>`): not a user of the app
+    request_id: str
+
+
+def owner_of_email(db: Dynamo, email: str) -> str | None:
+    """The userId on the email claim EMAIL#<email> (one GetItem). A read only: auth writes and owns the claim."""
+    item = db.get(email_key(email))
+    return str(item["userId"]) if item else None
+
+
+def change_operator_role(db: Dynamo, *, user_id: str, grant: bool, event: RoleEvent) -> bool:
+    """ONE TransactWriteItems: ADD (grant) or DELETE (revoke) the operator role on the existing user item, conditional
+    on it not holding (holding) the role yet, + Put the `operator_granted` (`operator_revoked`) event in the user's
+    partition. False when the role already was so (nothing written: no event); UnknownAccount when the item is gone."""
+    held = "contains(#roles, :role)"
+    condition = f"attribute_exists(PK) AND NOT {held}" if grant else f"attribute_exists(PK) AND {held}"
+    change = tx_update(
+        user_key(user_id),
+        Expression(
+            f"{'ADD' if grant else 'DELETE'} #roles :operator SET updatedAt = :now",
+            names={"#roles": "roles"},  # a DynamoDB reserved word
+            values={":operator": {OPERATOR}, ":now": event.at},
+        ),
+        Expression(condition, names={"#roles": "roles"}, values={":role": OPERATOR}),
+    )
+    item: Item = {
+        **user_event_key(user_id, event.event_id),
+        "entity": "event",
+        "eventId": event.event_id,
+        "userId": user_id,
+        "actorId": event.actor_id,
+        "at": event.at,
+        "requestId": event.request_id,
+        "type": "operator_granted" if grant else "operator_revoked",  # the outbox sends no email for either
+    }
+    try:
+        db.transact_write([change, tx_put(item, NEW_ITEM)])
+    except TransactionCancelled as exc:
+        if not exc.failed(0):
+            raise
+        if exc.items[0] is None:  # the claim outlived its user item
+            raise UnknownAccount() from exc
+        return False
+    return True

@@ -3,24 +3,40 @@
 Other domains call these by module alias (`from app.users import service as users_service`):
 get_user, initial_roles, new_user, lender_grant and account_exists (the operations their transactions commit);
 auth's email verification: new_verification_link, email_verified (operations) and is_email_verified (the gate).
+The operator role: grant_operator / revoke_operator (python -m app.admin only, never the API) and is_operator (app/ops).
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.clock import Clock, iso
+from app.clock import Clock, iso, uuid7
 from app.errors import Unauthenticated
+from app.schemas import email_spellings
 from app.transactions import CallerCheck
 from app.users import repository
-from app.users.repository import ACCOUNT_GONE, BORROWER, LENDER, PendingVerification, UserRecord, roles_of
+from app.users.repository import (
+    ACCOUNT_GONE,
+    BORROWER,
+    LENDER,
+    OPERATOR,
+    PendingVerification,
+    RoleEvent,
+    UnknownAccount,
+    UserRecord,
+    roles_of,
+)
 from app.users.schemas import Profile, ProfileUpdate
 
 if TYPE_CHECKING:
     from app.db.dynamo import Dynamo
     from app.db.expressions import Operation
 
-__all__ = ["BORROWER", "LENDER", "PendingVerification", "UserRecord", "roles_of"]
+__all__ = ["BORROWER", "LENDER", "OPERATOR", "PendingVerification", "UnknownAccount", "UserRecord", "roles_of"]
+
+logger = logging.getLogger("app.users")
 
 
 def initial_roles(*, invited: bool) -> frozenset[str]:
@@ -112,3 +128,49 @@ def update_profile(*, db: Dynamo, clock: Clock, user_id: str, update: ProfileUpd
 def get_users(*, db: Dynamo, user_ids: list[str]) -> dict[str, UserRecord]:
     """Several users at once (BatchGetItem), by id; ids without an account are left out (the notifications' recipients)."""
     return repository.get_users(db, user_ids)
+
+
+@dataclass(frozen=True)
+class OperatorChange:
+    """What a grant or a revocation did: `changed` False when the role already was so (nothing was written)."""
+
+    user_id: str
+    email: str
+    changed: bool
+
+
+def is_operator(*, db: Dynamo, user_id: str) -> bool:
+    """Whether the user item holds the operator role (one GetItem, strongly consistent: a revocation counts at once)."""
+    user = repository.get_user(db, user_id)
+    return user is not None and OPERATOR in user.roles
+
+
+def grant_operator(*, db: Dynamo, clock: Clock, email: str, actor_id: str, request_id: str) -> OperatorChange:
+    """Give the owner of `email` the operator role with its `operator_granted` event; granting twice writes nothing."""
+    return _change_operator(db=db, clock=clock, email=email, actor_id=actor_id, request_id=request_id, grant=True)
+
+
+def revoke_operator(*, db: Dynamo, clock: Clock, email: str, actor_id: str, request_id: str) -> OperatorChange:
+    """Take the operator role from the owner of `email` with its `operator_revoked` event; a non-operator is left as is."""
+    return _change_operator(db=db, clock=clock, email=email, actor_id=actor_id, request_id=request_id, grant=False)
+
+
+def _owner_of(*, db: Dynamo, email: str) -> tuple[str, str]:
+    """(the address as stored, its owner's userId): the normal form registration stores, then an older spelling, as
+    login looks an email up; UnknownAccount when no account has it."""
+    for spelling in email_spellings(email):
+        user_id = repository.owner_of_email(db, spelling)
+        if user_id is not None:
+            return spelling, user_id
+    raise UnknownAccount()
+
+
+def _change_operator(*, db: Dynamo, clock: Clock, email: str, actor_id: str, request_id: str, grant: bool) -> OperatorChange:
+    stored, user_id = _owner_of(db=db, email=email)
+    event = RoleEvent(event_id=uuid7(), at=iso(clock.now()), actor_id=actor_id, request_id=request_id)
+    changed = repository.change_operator_role(db, user_id=user_id, grant=grant, event=event)
+    if changed:
+        what = "operator_granted" if grant else "operator_revoked"
+        extra = {"request_id": request_id, "event": what, "user_id": user_id, "event_id": event.event_id}
+        logger.info("operator role changed", extra=extra)
+    return OperatorChange(user_id=user_id, email=stored, changed=changed)
