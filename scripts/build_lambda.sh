@@ -70,7 +70,7 @@ not_shipped="boto3 s3transfer dnspython"
 # streams.py, kms.py and app/notifications/senders.py): only their models are shipped. A client for a
 # service missing here fails at run time with UnknownServiceError; the test derives the list from the
 # code and fails first.
-botocore_services="dynamodb dynamodbstreams kms sesv2"
+botocore_services="dynamodb dynamodbstreams kms s3 sesv2"
 
 # Native libraries lose their symbol tables (.symtab/.strtab: names for debuggers, never read when
 # loading; .dynsym stays). llvm-strip handles every architecture; binutils' strip only its own.

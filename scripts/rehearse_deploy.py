@@ -66,6 +66,13 @@ ENDPOINT_OF_TYPE: dict[str, str | None] = {
     "aws_lambda_function": "lambda",
     "aws_lambda_permission": "lambda",
     "aws_partition": None,
+    "aws_s3_bucket": "s3",
+    "aws_s3_bucket_lifecycle_configuration": "s3",
+    "aws_s3_bucket_ownership_controls": "s3",
+    "aws_s3_bucket_policy": "s3",
+    "aws_s3_bucket_public_access_block": "s3",
+    "aws_s3_bucket_server_side_encryption_configuration": "s3",
+    "aws_s3_bucket_versioning": "s3",
     "aws_scheduler_schedule": "scheduler",
     "aws_sesv2_email_identity": "sesv2",
     "aws_sqs_queue": "sqs",
@@ -322,6 +329,27 @@ def insert_records(items: list[dict[str, Any]], *, stream_arn: str, region: str)
     return records
 
 
+# ------------------------------------------------------------------------------------------ the ACH rail
+
+
+def sftp_login() -> dict[str, str]:
+    """A stand-in for the ODFI's SFTP login, in the JSON shape of the ACH SFTP parameter (README "The ACH
+    rail"): a fresh ed25519 key of ours (OpenSSH text) and a fresh host key of "the bank". No server
+    answers at that host: the rehearsal runs no ACH job against it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    ours, bank = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    private = ours.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    host_key = bank.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return {
+        "host": "sftp.odfi.rehearsal.example",
+        "username": "lending-rehearsal",
+        "host_key": host_key.decode(),
+        "private_key": private.decode(),
+    }
+
+
 # ------------------------------------------------------------------------------------------- processes
 
 
@@ -466,6 +494,7 @@ def wait_until_up(service: Service, url: str, *, timeout: float = 60) -> None:
 class Outputs:
     table_name: str
     ach_kms_key_arn: str
+    ach_archive_bucket: str
     function_name: str
     function_version: str
     api_url: str
@@ -497,6 +526,7 @@ class Rehearsal:
         self._recording = False
         self.timings: dict[str, float] = {}
         self.jwt_secret = secrets.token_urlsafe(48)  # what the seeded SSM parameter holds
+        self.ach_sftp = sftp_login()  # what the seeded ACH SFTP parameter holds (JSON)
         self.services = endpoint_services()
         self.port = 0
         self._moto: Service | None = None
@@ -651,11 +681,14 @@ class Rehearsal:
             return []
         return [f"-target={address}" for address in sorted(declared_resources() - set(UNSUPPORTED_RESOURCES))]
 
-    def seed(self) -> str:
-        """What the stack reads but does not create: the JWT secret's SSM SecureString."""
-        name = tfvar("jwt_secret_ssm_parameter")
-        self.client("ssm").put_parameter(Name=name, Type="SecureString", Value=self.jwt_secret, Overwrite=True)
-        return name
+    def seed(self) -> list[str]:
+        """What the stack reads but does not create: the SSM SecureStrings of the JWT secret and of the ACH
+        rail's SFTP login (JSON, as README "The ACH rail" has the operator write it)."""
+        ssm = self.client("ssm")
+        jwt, sftp = tfvar("jwt_secret_ssm_parameter"), tfvar("ach_sftp_ssm_parameter")
+        ssm.put_parameter(Name=jwt, Type="SecureString", Value=self.jwt_secret, Overwrite=True)
+        ssm.put_parameter(Name=sftp, Type="SecureString", Value=json.dumps(self.ach_sftp), Overwrite=True)
+        return [jwt, sftp]
 
     def init(self) -> None:
         with self.phase("init"):
@@ -769,10 +802,14 @@ class Rehearsal:
         return int(self.client("ses").get_send_quota()["SentLast24Hours"])
 
     def app_env(self, outputs: Outputs, **overrides: str | None) -> dict[str, str]:
-        """The app in prod on the applied stack: TABLE_NAME, region and ACH key from the outputs; DynamoDB
-        at moto through the app's DYNAMODB_ENDPOINT_URL, KMS through botocore's AWS_ENDPOINT_URL_KMS
-        (app/db/kms.py takes no endpoint setting). A value of None in `overrides` removes the variable."""
+        """The app in prod on the applied stack: TABLE_NAME, region and ACH key from the outputs, the ACH
+        rail's settings as the applied API function has them; DynamoDB at moto through the app's
+        DYNAMODB_ENDPOINT_URL, KMS through botocore's AWS_ENDPOINT_URL_KMS (app/db/kms.py takes no
+        endpoint setting). A value of None in `overrides` removes the variable."""
+        configured = self.client("lambda").get_function_configuration(FunctionName=outputs.function_name)["Environment"]["Variables"]
+        rail = {name: value for name, value in configured.items() if name.startswith("ACH_") and name != "ACH_KMS_KEY_ID"}
         env = {
+            **rail,
             **base_env(self.workdir),
             "PYTHONPATH": str(ROOT),
             "ENVIRONMENT": "prod",

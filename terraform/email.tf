@@ -151,18 +151,24 @@ resource "aws_lambda_function" "notifications" {
   }
 
   # What app/config.py reads. JWT_SECRET: the verification link's token is an HMAC of it. The key id
-  # only because the app refuses to start in prod without one (the role has no KMS grant). No
+  # only because the app refuses to start in prod without one (the role has no KMS grant); the ACH
+  # rail's public half (ach.tf) for the same reason, as the API's (no SFTP key). No
   # SES_ENDPOINT_URL: SES is the region's.
   environment {
     variables = {
-      ENVIRONMENT    = var.environment
-      TABLE_NAME     = aws_dynamodb_table.main.name
-      ACH_KMS_KEY_ID = aws_kms_key.ach.arn
-      LOG_LEVEL      = var.log_level
-      JWT_SECRET     = data.aws_ssm_parameter.jwt_secret.value
-      EMAIL_BACKEND  = "ses"
-      EMAIL_FROM     = var.email_from
-      APP_BASE_URL   = var.app_base_url
+      ENVIRONMENT       = var.environment
+      TABLE_NAME        = aws_dynamodb_table.main.name
+      ACH_KMS_KEY_ID    = aws_kms_key.ach.arn
+      LOG_LEVEL         = var.log_level
+      JWT_SECRET        = data.aws_ssm_parameter.jwt_secret.value
+      EMAIL_BACKEND     = "ses"
+      EMAIL_FROM        = var.email_from
+      APP_BASE_URL      = var.app_base_url
+      ACH_ODFI_ROUTING  = var.ach_odfi_routing
+      ACH_COMPANY_ID    = var.ach_company_id
+      ACH_COMPANY_NAME  = var.ach_company_name
+      ACH_SFTP_HOST     = local.ach_sftp.host
+      ACH_SFTP_USERNAME = local.ach_sftp.username
     }
   }
 

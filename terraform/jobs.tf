@@ -1,11 +1,14 @@
 # Scheduled jobs (app/jobs): EventBridge Scheduler invokes a second function built from the same zip,
 # with its own handler (lambda_handler.scheduled_handler) and its own role. It is a separate function
 # and not the API function with a second entry point because a function has one role: this one can
-# do only what its two jobs do. expire-loans (every 5 minutes): Query GSI2, write loans, invitations
+# do only what its jobs do. expire-loans (every 5 minutes): Query GSI2, write loans, invitations
 # and events. send-payment-reminders (hourly): Query GSI2, read the loan, its schedule and its
 # borrower, send from the SES sender identity (email.tf), write delivery markers and the loan's next
-# reminder date. It has no other index and no KMS key. Its Errors metric counts failed runs only, and
-# the API's reserved concurrency is not shared with it.
+# reminder date. The ACH rail's three (ach.tf: their schedules, the archive bucket, the SFTP login
+# and their alarms): ach_send, ach_settle and ach_receive read and write payments, bank accounts and
+# the rail's items, use the ACH key for bank account numbers, talk to the bank over SFTP and archive
+# each file sent. Its Errors metric counts failed runs only, and the API's reserved concurrency is
+# not shared with it.
 # Locally the same jobs run from `python -m app.worker` (README "Worker and scheduled jobs").
 
 resource "aws_cloudwatch_log_group" "jobs" {
@@ -29,21 +32,34 @@ data "aws_iam_policy_document" "jobs" {
   # REMIND# partitions, then per due loan GetItem/Query of the loan (its partition), its schedule
   # (SERVICING#) and its borrower (USER#); per email a delivery marker (PutItem, UpdateItem once sent,
   # DeleteItem when sending failed) and SendEmail; last an UpdateItem of the loan's reminder keys.
+  #
+  # The ACH jobs (app/jobs, app/payments, app/ach; the items of app/db/keys.py): payments by status
+  # and a file's claimed payments from GSI2 (ACHPAY#<status>, ACHCLAIM#<fileId>), an owner's payments
+  # and the rail's lists newest first from GSI1; payments, bank accounts, traces, files, counters and
+  # inbound digests by key (GetItem, BatchGetItem) or partition (Query); their transactions put and
+  # update those items and check others unchanged (ConditionCheckItem). No delete beyond the delivery
+  # markers' below: an ACH job that deleted would be refused.
   statement {
-    sid       = "QueryTheDeadlineAndReminderIndex"
+    sid       = "QueryTheWhenIndex"
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.main.arn}/index/GSI2"]
   }
 
   statement {
-    sid       = "ReadLoansSchedulesAndBorrowers"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    sid       = "QueryTheInverseIndex"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.main.arn}/index/GSI1"]
+  }
+
+  statement {
+    sid       = "ReadItemsByKeyAndPartition"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.main.arn]
   }
 
   statement {
-    sid       = "ExpireLoansMoveRemindersWriteMarkers"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    sid       = "WriteLoansRemindersMarkersAndPayments"
+    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.main.arn]
   }
 
@@ -70,6 +86,51 @@ data "aws_iam_policy_document" "jobs" {
     resources = [aws_sesv2_email_identity.sender.arn]
   }
 
+  # ach_send unseals the bank account numbers of the payments it sends, and ach_receive seals the new
+  # number a notification of change (C01, C03) gives: the API's grant, the same encryption context
+  # keys (lambda.tf AchEnvelopeEncryption, local.ach_envelope_context_keys).
+  statement {
+    sid       = "AchEnvelopeEncryption"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.ach.arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "kms:EncryptionContextKeys"
+      values   = local.ach_envelope_context_keys
+    }
+    condition {
+      test     = "Null"
+      variable = "kms:EncryptionContextKeys"
+      values   = ["false"]
+    }
+  }
+
+  # ach_send archives each file it uploads (ach.tf): one PutObject under outbound/, SSE-KMS with the
+  # ACH key, so S3 asks KMS for a data key on the role's behalf. Only through S3 and only for this
+  # bucket (its ARN is the context with bucket keys, the object's without); no Decrypt: the archive
+  # is never read back, nor listed.
+  statement {
+    sid       = "ArchiveOutboundAchFiles"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.ach_archive.arn}/outbound/*"]
+  }
+
+  statement {
+    sid       = "EncryptTheArchiveThroughS3"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.ach.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [aws_s3_bucket.ach_archive.arn, "${aws_s3_bucket.ach_archive.arn}/outbound/*"]
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -90,9 +151,43 @@ resource "aws_iam_role_policy" "jobs" {
   policy = data.aws_iam_policy_document.jobs.json
 }
 
+locals {
+  # What app/config.py (and its ACH group, app/ach/settings.py) reads. The jobs use no tokens, but the
+  # app refuses to start in prod without a strong JWT_SECRET and an ACH_KMS_KEY_ID, so they get both;
+  # the key is also the ACH jobs' (bank account numbers, the archive). No CORS: there is no HTTP. The
+  # reminders are sent through SES from EMAIL_FROM, with links to APP_BASE_URL (as the notifications
+  # function's). The ACH rail's whole configuration (ach.tf): the SFTP login from its SSM parameter,
+  # the bank's host key pinned (never "accept any"), the archive bucket. USER: asyncssh asks
+  # getpass.getuser() for a default login name, which fails on Lambda without USER or LOGNAME (the
+  # login actually used is ACH_SFTP_USERNAME).
+  jobs_environment = {
+    ENVIRONMENT            = var.environment
+    TABLE_NAME             = aws_dynamodb_table.main.name
+    ACH_KMS_KEY_ID         = aws_kms_key.ach.arn
+    LOG_LEVEL              = var.log_level
+    JWT_SECRET             = data.aws_ssm_parameter.jwt_secret.value
+    EMAIL_BACKEND          = "ses"
+    EMAIL_FROM             = var.email_from
+    APP_BASE_URL           = var.app_base_url
+    ACH_ODFI_ROUTING       = var.ach_odfi_routing
+    ACH_COMPANY_ID         = var.ach_company_id
+    ACH_COMPANY_NAME       = var.ach_company_name
+    ACH_SFTP_HOST          = local.ach_sftp.host
+    ACH_SFTP_PORT          = tostring(var.ach_sftp_port)
+    ACH_SFTP_USERNAME      = local.ach_sftp.username
+    ACH_SFTP_HOST_KEY      = trimspace(local.ach_sftp.host_key)
+    ACH_SFTP_PRIVATE_KEY   = local.ach_sftp.private_key
+    ACH_SFTP_OUTBOUND_DIR  = var.ach_sftp_outbound_dir
+    ACH_SFTP_INBOUND_DIR   = var.ach_sftp_inbound_dir
+    ACH_RETURN_WINDOW_DAYS = tostring(var.ach_return_window_days)
+    ACH_ARCHIVE_BUCKET     = aws_s3_bucket.ach_archive.bucket
+    USER                   = "lending"
+  }
+}
+
 resource "aws_lambda_function" "jobs" {
-  #checkov:skip=CKV_AWS_116:the scheduled event carries no work, only {"job": "<name>"}: a failed run trips the jobs-errors alarm and the next run (5 minutes or an hour later) redoes it, so a dead-letter queue would only hold stale copies of that input
-  #checkov:skip=CKV_AWS_117:no VPC on purpose, as the API function: it reaches only DynamoDB and SES, over TLS with IAM auth; a VPC would add NAT or endpoint costs without protecting anything
+  #checkov:skip=CKV_AWS_116:the scheduled event carries no work, only {"job": "<name>"}: a failed run trips the jobs-errors alarm and the next run (5 minutes to the next banking day later) redoes it, so a dead-letter queue would only hold stale copies of that input
+  #checkov:skip=CKV_AWS_117:no VPC on purpose, as the API function: it reaches DynamoDB, KMS, S3 and SES over TLS with IAM auth, and the bank's SFTP server over SSH with a pinned host key; a VPC would add NAT or endpoint costs without protecting anything
   #checkov:skip=CKV_AWS_272:code signing needs AWS Signer profiles; the zip is the API's, built by CI from reviewed main and pinned by source_code_hash (README "Deploy")
   function_name = "${local.name}-jobs"
   description   = "Lending marketplace scheduled jobs (app/jobs), invoked by EventBridge Scheduler"
@@ -115,20 +210,17 @@ resource "aws_lambda_function" "jobs" {
     mode = "Active"
   }
 
-  # What app/config.py reads. The jobs use neither tokens nor ACH keys, but the app refuses to start
-  # in prod without a strong JWT_SECRET and an ACH_KMS_KEY_ID, so it gets both. The role has no KMS
-  # grant, so the key id is only a name here. No CORS: there is no HTTP. The reminders are sent
-  # through SES from EMAIL_FROM, with links to APP_BASE_URL (as the notifications function's).
   environment {
-    variables = {
-      ENVIRONMENT    = var.environment
-      TABLE_NAME     = aws_dynamodb_table.main.name
-      ACH_KMS_KEY_ID = aws_kms_key.ach.arn
-      LOG_LEVEL      = var.log_level
-      JWT_SECRET     = data.aws_ssm_parameter.jwt_secret.value
-      EMAIL_BACKEND  = "ses"
-      EMAIL_FROM     = var.email_from
-      APP_BASE_URL   = var.app_base_url
+    variables = local.jobs_environment
+  }
+
+  lifecycle {
+    # Lambda refuses a function whose environment, as JSON, exceeds 4 KB; the SFTP keys are most of
+    # it. Refused here at plan (or before the change, when the key ARN is not known yet) rather than
+    # half-way through an apply. An ed25519 key is ~0.4 KB; an RSA-4096 key alone would not fit.
+    precondition {
+      condition     = length(jsonencode(local.jobs_environment)) <= 4096
+      error_message = "The jobs function's environment would exceed Lambda's 4 KB: use an ed25519 (or ECDSA) SFTP key in the ACH SFTP parameter (README \"The ACH rail\")."
     }
   }
 

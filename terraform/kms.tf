@@ -1,6 +1,14 @@
-# Two customer-managed keys: one for ACH envelope encryption (the app's only KMS use) and one for
-# data at rest (table, Lambda environment variables, log groups). Separate keys keep the Lambda's
-# kms:Decrypt scoped to ACH data keys alone.
+# Two customer-managed keys: one for ACH account numbers (the app's envelope encryption, and the
+# outbound file archive of ach.tf) and one for data at rest (table, Lambda environment variables, log
+# groups). Separate keys keep the functions' kms:Decrypt scoped to ACH data keys alone.
+
+locals {
+  # The encryption context keys of the app's sealed bank account numbers (app/payments/sealing.py
+  # Binding): {userId, bankAccountId} for a bank account, {loanId, lenderId} for the ACH records of
+  # earlier versions. The API and jobs roles may use the ACH key for data keys bound to these and
+  # nothing shaped differently (lambda.tf, jobs.tf).
+  ach_envelope_context_keys = ["bankAccountId", "lenderId", "loanId", "userId"]
+}
 
 data "aws_iam_policy_document" "ach_key" {
   # A key policy is not an identity policy: its Resource "*" means "this key", and the statement below
@@ -21,7 +29,7 @@ data "aws_iam_policy_document" "ach_key" {
 }
 
 resource "aws_kms_key" "ach" {
-  description             = "${local.name}: envelope encryption of lenders' ACH details"
+  description             = "${local.name}: ACH account numbers (envelope encryption, outbound file archive)"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.ach_key.json

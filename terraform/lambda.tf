@@ -64,7 +64,7 @@ data "aws_iam_policy_document" "lambda" {
   # Envelope encryption of bank account numbers (app/db/kms.py): a data key per record, always bound to
   # the encryption context of its Binding (app/payments/sealing.py): {userId, bankAccountId} for a bank
   # account, {loanId, lenderId} for the ACH records of earlier versions, so the role cannot use the key
-  # for anything shaped differently.
+  # for anything shaped differently (local.ach_envelope_context_keys, kms.tf; the jobs role's is the same).
   statement {
     sid       = "AchEnvelopeEncryption"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -72,7 +72,7 @@ data "aws_iam_policy_document" "lambda" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "kms:EncryptionContextKeys"
-      values   = ["bankAccountId", "lenderId", "loanId", "userId"]
+      values   = local.ach_envelope_context_keys
     }
     condition {
       test     = "Null"
@@ -143,7 +143,9 @@ resource "aws_lambda_function" "api" {
   # Every variable the app reads (app/config.py). AWS_REGION is set by Lambda itself (reserved).
   # The API sends no email (its audit events are the outbox: email.tf), but it enforces verification
   # (EMAIL_VERIFICATION=required, which prod also insists on) and validates the email settings at
-  # import like every function, so it gets the same EMAIL_FROM and APP_BASE_URL.
+  # import like every function, so it gets the same EMAIL_FROM and APP_BASE_URL. Likewise the ACH
+  # rail's public half (ach.tf): every process reads the same settings, and prod may insist on them at
+  # start. Never the SFTP private key nor the host key: only the jobs function talks to the bank.
   environment {
     variables = {
       ENVIRONMENT        = var.environment
@@ -155,6 +157,11 @@ resource "aws_lambda_function" "api" {
       EMAIL_FROM         = var.email_from
       APP_BASE_URL       = var.app_base_url
       EMAIL_VERIFICATION = "required"
+      ACH_ODFI_ROUTING   = var.ach_odfi_routing
+      ACH_COMPANY_ID     = var.ach_company_id
+      ACH_COMPANY_NAME   = var.ach_company_name
+      ACH_SFTP_HOST      = local.ach_sftp.host
+      ACH_SFTP_USERNAME  = local.ach_sftp.username
     }
   }
 

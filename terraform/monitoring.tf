@@ -1,6 +1,6 @@
 # Alarms (to var.alarm_sns_topic_arn) and one dashboard: API traffic, latency and errors, the
 # function's duration and cold starts, the emails' stream lag and DLQ, and the table's consumed
-# capacity and throttles. The email alarms are in email.tf.
+# capacity and throttles. The email alarms are in email.tf, the ACH rail's in ach.tf.
 
 locals {
   api_dimensions    = { ApiId = aws_apigatewayv2_api.main.id, Stage = aws_apigatewayv2_stage.default.name }
@@ -113,10 +113,11 @@ resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
 }
 
 # A scheduled job failed: an exception (a job's own, or an unknown job name), a timeout or out of
-# memory. Each run is one invocation every 5 minutes, so any error in 10 minutes means a run failed.
+# memory. Each run is one invocation, so any error in 10 minutes means a run failed: expire-loans,
+# send-payment-reminders, and the ACH rail's ach_send, ach_settle and ach_receive (ach.tf) alike.
 resource "aws_cloudwatch_metric_alarm" "jobs_errors" {
   alarm_name          = "${local.name}-jobs-errors"
-  alarm_description   = "A scheduled job (jobs.tf) failed in the last 10 minutes; its log group says which job and why."
+  alarm_description   = "A scheduled job (jobs.tf, ach.tf) failed in the last 10 minutes; its log group says which job and why."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.jobs.function_name }
@@ -214,6 +215,16 @@ locals {
       metrics = [
         [local.metric_namespace, "ColdStarts", { stat = "Sum", label = "cold starts" }],
         concat(["AWS/Lambda", "ConcurrentExecutions"], local.lambda_dims, [{ stat = "Maximum", label = "concurrent executions" }]),
+      ]
+    },
+    {
+      title = "ACH rail: events for an operator (ach.tf alarms)"
+      metrics = [
+        [local.metric_namespace, "AchFileRejected", { stat = "Sum", label = "inbound files rejected" }],
+        [local.metric_namespace, "AchUnmatchedEntry", { stat = "Sum", label = "unmatched returns/NOCs" }],
+        [local.metric_namespace, "AchBankUnreachable", { stat = "Sum", label = "bank unreachable" }],
+        [local.metric_namespace, "AchException", { stat = "Sum", label = "ACH exceptions" }],
+        ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.jobs.function_name, { stat = "Maximum", label = "longest job run (ms)", yAxis = "right" }],
       ]
     },
     {

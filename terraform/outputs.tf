@@ -29,8 +29,13 @@ output "dashboard_name" {
 }
 
 output "jobs_function_name" {
-  description = "The scheduled jobs function (EventBridge Scheduler invokes it with {\"job\": \"expire-loans\"} every 5 minutes and {\"job\": \"send-payment-reminders\"} hourly)."
+  description = "The scheduled jobs function (EventBridge Scheduler invokes it with {\"job\": \"expire-loans\"} every 5 minutes, {\"job\": \"send-payment-reminders\"} hourly, and the ACH rail's jobs of ach.tf)."
   value       = aws_lambda_function.jobs.function_name
+}
+
+output "ach_archive_bucket" {
+  description = "The bucket that keeps every outbound ACH file 7 years (outbound/<YYYYMMDD>-<HHMMSS>-<modifier>.ach, SSE-KMS with the ACH key; the jobs function's ACH_ARCHIVE_BUCKET)."
+  value       = aws_s3_bucket.ach_archive.bucket
 }
 
 output "notifications_function_name" {

@@ -55,13 +55,13 @@ variable "lambda_reserved_concurrency" {
 }
 
 variable "jobs_timeout_seconds" {
-  description = "Timeout of the scheduled jobs function (jobs.tf); under the schedule's 5 minutes so runs never queue behind each other."
+  description = "Timeout of the scheduled jobs function (jobs.tf). 300: the longest run, ach_send building and uploading a file of 10,000 payments, takes up to about 2 minutes, and gets more than twice that; at most the 5 minutes between expire-loans runs, so a run ends before the next one is due (reserved concurrency 1 queues it meanwhile)."
   type        = number
-  default     = 120
+  default     = 300
 
   validation {
-    condition     = var.jobs_timeout_seconds >= 10 && var.jobs_timeout_seconds < 300
-    error_message = "jobs_timeout_seconds must be between 10 and 299 (a run must end before the next one is due)."
+    condition     = var.jobs_timeout_seconds >= 10 && var.jobs_timeout_seconds <= 300
+    error_message = "jobs_timeout_seconds must be between 10 and 300 (a run must end before the next one is due, and ach_send needs about 2 minutes for 10,000 payments)."
   }
 }
 
@@ -199,5 +199,90 @@ variable "notifications_reserved_concurrency" {
   validation {
     condition     = var.notifications_reserved_concurrency == -1 || var.notifications_reserved_concurrency >= 1
     error_message = "notifications_reserved_concurrency must be -1 (unreserved) or at least 1 (0 would stop every delivery)."
+  }
+}
+
+# --- the ACH rail (ach.tf) --------------------------------------------------------------------------
+# The platform as its ODFI knows it: plain settings, in each environment's tfvars (no defaults: a
+# wrong routing number or company id makes the bank reject every file). The SFTP login is not here:
+# it is the SSM parameter ach_sftp_ssm_parameter (README "Deploy" / "The ACH rail").
+
+variable "ach_odfi_routing" {
+  description = "The app's ACH_ODFI_ROUTING: the ODFI's 9-digit ABA routing number (the file header's immediate destination, the first 8 digits of every trace number)."
+  type        = string
+
+  validation {
+    # The app's rule (app/money/routing.py): a Federal Reserve prefix and the ABA checksum.
+    condition = (
+      can(regex("^(0[1-9]|1[0-2]|2[1-9]|3[0-2]|6[1-9]|7[0-2]|80)[0-9]{7}$", var.ach_odfi_routing)) &&
+      try(sum([for i, weight in [3, 7, 1, 3, 7, 1, 3, 7, 1] : weight * tonumber(substr(var.ach_odfi_routing, i, 1))]) % 10 == 0, false)
+    )
+    error_message = "ach_odfi_routing must be a valid ABA routing number: 9 digits, a Federal Reserve prefix (01-12, 21-32, 61-72, 80) and the ABA checksum (the app refuses anything else at start)."
+  }
+}
+
+variable "ach_company_id" {
+  description = "The app's ACH_COMPANY_ID: the platform's company identification at the ODFI (the file's immediate origin and every batch's company id), exactly 10 characters."
+  type        = string
+
+  validation {
+    # As the app reads it (app/ach/settings.py): the text unchanged by the ACH alphabet's rules, so no
+    # leading, trailing or double space.
+    condition     = can(regex("^[A-Z0-9 ]{10}$", var.ach_company_id)) && trimspace(var.ach_company_id) == var.ach_company_id && !strcontains(var.ach_company_id, "  ")
+    error_message = "ach_company_id must be exactly 10 characters of upper-case letters, digits and single inner spaces (the app refuses anything else at start)."
+  }
+}
+
+variable "ach_company_name" {
+  description = "The app's ACH_COMPANY_NAME: the company name of every batch, 1 to 16 characters of the ACH alphabet."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Z0-9\\-.,&'/]([A-Z0-9 \\-.,&'/]{0,14}[A-Z0-9\\-.,&'/])?$", var.ach_company_name))
+    error_message = "ach_company_name must be 1 to 16 characters of the ACH alphabet (upper-case letters, digits, space and - . , & ' /), without leading or trailing spaces."
+  }
+}
+
+variable "ach_sftp_ssm_parameter" {
+  description = "Name of the SSM Parameter Store SecureString holding the ODFI's SFTP login as JSON {\"host\", \"username\", \"host_key\", \"private_key\"} (created out of band, as the JWT secret's; never a literal here)."
+  type        = string
+
+  validation {
+    condition     = startswith(var.ach_sftp_ssm_parameter, "/")
+    error_message = "ach_sftp_ssm_parameter is a parameter name such as /lending/dev/ach-sftp, not the login itself."
+  }
+}
+
+variable "ach_sftp_port" {
+  description = "The app's ACH_SFTP_PORT: the port of the ODFI's SFTP server."
+  type        = number
+  default     = 22
+
+  validation {
+    condition     = var.ach_sftp_port >= 1 && var.ach_sftp_port <= 65535 && floor(var.ach_sftp_port) == var.ach_sftp_port
+    error_message = "ach_sftp_port must be a port number (1..65535)."
+  }
+}
+
+variable "ach_sftp_outbound_dir" {
+  description = "The app's ACH_SFTP_OUTBOUND_DIR: the ODFI's folder for our files."
+  type        = string
+  default     = "outbound"
+}
+
+variable "ach_sftp_inbound_dir" {
+  description = "The app's ACH_SFTP_INBOUND_DIR: the ODFI's folder for its return and change files."
+  type        = string
+  default     = "inbound"
+}
+
+variable "ach_return_window_days" {
+  description = "The app's ACH_RETURN_WINDOW_DAYS: banking days after the effective date with no return before a payment is settled."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.ach_return_window_days >= 1 && var.ach_return_window_days <= 10 && floor(var.ach_return_window_days) == var.ach_return_window_days
+    error_message = "ach_return_window_days must be a whole number of banking days between 1 and 10 (the app refuses anything else at start)."
   }
 }

@@ -8,6 +8,14 @@ email_sender_identity = "lending.example.com"
 email_from            = "Lending <no-reply@lending.example.com>"
 app_base_url          = "https://app.example.com"
 
+# The ACH rail (README "Deploy" / "The ACH rail"). PLACEHOLDERS: replace with what the ODFI assigned
+# (its routing number, our company id and name) before the first prod apply; the SFTP login is the
+# SSM SecureString below (JSON: host, username, host_key, private_key), never a value in this file.
+ach_odfi_routing       = "091000019"
+ach_company_id         = "1234567890"
+ach_company_name       = "LENDING"
+ach_sftp_ssm_parameter = "/lending/prod/ach-sftp"
+
 lambda_memory_mb                   = 1024
 lambda_reserved_concurrency        = 100
 notifications_reserved_concurrency = 5

@@ -3,7 +3,8 @@ it created, an empty second plan, destroy (machinery: scripts/rehearse_deploy.py
 
 Phases, in the order of the tests below (one moto server and one local state for the module):
   init     copy terraform/ to a temp dir, override the provider's endpoints and the backend, seed the
-           JWT secret's SSM parameter, `terraform init` offline from the provider mirror
+           SSM parameters of the JWT secret and the ACH SFTP login, `terraform init` offline from the
+           provider mirror
   apply    plan -out + apply with environments/dev.tfvars and this run's Lambda zip: every resource
   story    the applied function's configuration, the table read back from moto, the email side (the
            stream, its event source mapping, the DLQ, the SES identity) read back, the app in prod
@@ -11,9 +12,12 @@ Phases, in the order of the tests below (one moto server and one local state for
            the email with the link the outbox sent, create a loan, accept with ACH details sealed by
            the applied KMS key, activation, dashboards; the emails of the story, sent by
            lambda_handler.stream_handler with the notifications function's own environment through
-           moto's SES, once each; the jobs function's two jobs; every AWS call of those two handlers
-           judged against its role's applied policy (moto enforces no IAM); and the app's refusal to
-           start in prod without a strong secret, the KMS key or email verification
+           moto's SES, once each; the jobs function's jobs that need no bank (expire-loans,
+           send-payment-reminders, ach_settle); every AWS call of those two handlers judged against
+           its role's applied policy (moto enforces no IAM); the ACH rail's side (the jobs function's
+           SFTP login from the seeded parameter, the schedules, the archive bucket, the alarms) read
+           back; and the app's refusal to start in prod without a strong secret, the KMS key or email
+           verification
   plan     a From outside the sender identity refused; `plan -detailed-exitcode` again: no changes
   destroy  `terraform destroy`: an empty state
 
@@ -135,7 +139,21 @@ def test_every_aws_type_of_the_stack_has_an_endpoint_in_the_override() -> None:
     types = {kind for _, kind, _ in blocks()}
     assert types <= set(ENDPOINT_OF_TYPE), f"unknown to the rehearsal: {sorted(types - set(ENDPOINT_OF_TYPE))}"
     services = endpoint_services()
-    assert {"apigatewayv2", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "sesv2", "sqs", "ssm", "sts"} <= set(services)
+    assert {
+        "apigatewayv2",
+        "cloudwatch",
+        "dynamodb",
+        "iam",
+        "kms",
+        "lambda",
+        "logs",
+        "s3",
+        "scheduler",
+        "sesv2",
+        "sqs",
+        "ssm",
+        "sts",
+    } <= set(services)
     override = override_tf("http://127.0.0.1:1", services)
     for service in services:
         assert re.search(rf"^ +{service} += {re.escape(json.dumps('http://127.0.0.1:1'))}$", override, re.M), service
@@ -254,7 +272,13 @@ def test_the_email_side_is_applied_as_terraform_says(stack: Applied) -> None:
             k: variables[k] for k in ("EMAIL_BACKEND", "EMAIL_FROM", "APP_BASE_URL")
         }
         schedules = rehearsal.client("scheduler").list_schedules()["Schedules"]
-        assert {s["Name"] for s in schedules} == {"lending-dev-expire-loans", "lending-dev-send-payment-reminders"}
+        assert {s["Name"] for s in schedules} == {
+            "lending-dev-expire-loans",
+            "lending-dev-send-payment-reminders",
+            "lending-dev-ach_send",
+            "lending-dev-ach_settle",
+            "lending-dev-ach_receive",
+        }
 
         # What the role allows, as IAM would judge it (moto does not): markers but no other item, the
         # sender identity but no other.
@@ -278,6 +302,105 @@ def test_the_email_side_is_applied_as_terraform_says(stack: Applied) -> None:
         assert alarms["lending-dev-notifications-errors"]["Dimensions"] == [
             {"Name": "FunctionName", "Value": stack.outputs.notifications_function_name}
         ]
+
+
+# ------------------------------------------------------------------------------------------ the ACH rail
+
+ACH_EVENTS = {"ach_file_rejected", "ach_unmatched_entry", "ach_bank_unreachable", "ach_exception"}
+
+
+def test_the_ach_side_is_applied_as_terraform_says(stack: Applied) -> None:
+    """The jobs function's rail (the SFTP login from the seeded parameter, its keys in no other function, the
+    archive bucket, USER), the schedules in New York time, the archive bucket read back, the jobs role judged
+    on it as IAM would, and a metric filter of the jobs log group with its alarm per operator event."""
+    rehearsal = stack.rehearsal
+    with rehearsal.phase("story"):
+        lam = rehearsal.client("lambda")
+        login = rehearsal.ach_sftp
+        jobs = lam.get_function_configuration(FunctionName=f"{stack.outputs.function_name}-jobs")
+        assert jobs["Timeout"] == 300, "ach_send's 10,000 payments take up to ~2 minutes"
+        variables = jobs["Environment"]["Variables"]
+        public = {
+            "ACH_ODFI_ROUTING": tfvar("ach_odfi_routing"),
+            "ACH_COMPANY_ID": tfvar("ach_company_id"),
+            "ACH_COMPANY_NAME": tfvar("ach_company_name"),
+            "ACH_SFTP_HOST": login["host"],
+            "ACH_SFTP_USERNAME": login["username"],
+        }
+        expected = {
+            **public,
+            "ACH_SFTP_PORT": "22",
+            "ACH_SFTP_HOST_KEY": login["host_key"],
+            "ACH_SFTP_PRIVATE_KEY": login["private_key"],
+            "ACH_SFTP_OUTBOUND_DIR": "outbound",
+            "ACH_SFTP_INBOUND_DIR": "inbound",
+            "ACH_RETURN_WINDOW_DAYS": "2",
+            "ACH_ARCHIVE_BUCKET": stack.outputs.ach_archive_bucket,
+            "ACH_KMS_KEY_ID": stack.outputs.ach_kms_key_arn,
+            "USER": "lending",
+        }
+        assert {name: variables.get(name) for name in expected} == expected
+        assert len(json.dumps(variables)) <= 4096, "Lambda's limit (the precondition in jobs.tf)"
+        for name in (stack.outputs.function_name, stack.outputs.notifications_function_name):
+            others = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+            assert {key: others.get(key) for key in public} == public, name
+            assert not {"ACH_SFTP_PRIVATE_KEY", "ACH_SFTP_HOST_KEY", "ACH_ARCHIVE_BUCKET"} & set(others), name
+
+        scheduler = rehearsal.client("scheduler")
+        for job, expression, timezone in (
+            ("ach_send", "cron(0 10,14 ? * MON-FRI *)", "America/New_York"),
+            ("ach_settle", "cron(0 10,14 ? * MON-FRI *)", "America/New_York"),
+            ("ach_receive", "rate(15 minutes)", None),
+        ):
+            schedule = scheduler.get_schedule(Name=f"lending-dev-{job}")
+            assert schedule["ScheduleExpression"] == expression
+            assert schedule.get("ScheduleExpressionTimezone", "UTC") == (timezone or "UTC")
+            assert (schedule["Target"]["Arn"], json.loads(schedule["Target"]["Input"])) == (jobs["FunctionArn"], {"job": job})
+
+        s3 = rehearsal.client("s3")
+        bucket = stack.outputs.ach_archive_bucket
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": stack.outputs.ach_kms_key_arn}
+        blocked = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert blocked == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+        expiry = [r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] if r.get("Expiration", {}).get("Days")]
+        assert [(r["Status"], r["Expiration"]["Days"]) for r in expiry] == [("Enabled", 2557)]
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        assert {(s["Sid"], s["Effect"]) for s in policy["Statement"]} == {
+            ("DenyInsecureTransport", "Deny"),
+            ("DenyPutsWithoutSseKms", "Deny"),
+            ("DenyPutsUnderAnotherKey", "Deny"),
+        }
+        (other_key,) = [s for s in policy["Statement"] if s["Sid"] == "DenyPutsUnderAnotherKey"]
+        assert other_key["Condition"] == {
+            "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": stack.outputs.ach_kms_key_arn}
+        }
+
+        # The jobs role, as IAM would judge it: files put under outbound/ (where app/ach/archive.py puts them), nothing else.
+        role = rehearsal.role_policy(f"{stack.outputs.function_name}-jobs")
+        objects = f"arn:aws:s3:::{bucket}"
+        assert allows(role, Call("s3:PutObject", (f"{objects}/outbound/20260105-100000-A.ach",)))
+        assert not allows(role, Call("s3:PutObject", (f"{objects}/inbound/20260105-100000-A.ach",)))
+        assert not allows(role, Call("s3:GetObject", (f"{objects}/outbound/20260105-100000-A.ach",)))
+        assert not allows(role, Call("s3:DeleteObject", (f"{objects}/outbound/20260105-100000-A.ach",)))
+        assert not allows(role, Call("s3:PutObject", ("arn:aws:s3:::another-bucket/outbound/x.ach",)))
+
+        alarms = {
+            a["AlarmName"]: a for a in rehearsal.client("cloudwatch").describe_alarms(AlarmNamePrefix="lending-dev-ach-")["MetricAlarms"]
+        }
+        group = "/aws/lambda/lending-dev-jobs"
+        filters = {f["filterName"]: f for f in rehearsal.client("logs").describe_metric_filters(logGroupName=group)["metricFilters"]}
+        for event in sorted(ACH_EVENTS):
+            name = f"lending-dev-{event.replace('_', '-')}"
+            metric_filter, alarm = filters[name], alarms[name]
+            assert metric_filter["filterPattern"] == f'{{ $.event = "{event}" }}'
+            (transformation,) = metric_filter["metricTransformations"]
+            assert transformation["metricNamespace"] == "lending/dev"
+            assert (alarm["Namespace"], alarm["MetricName"]) == (transformation["metricNamespace"], transformation["metricName"])
+            assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Period"]) == ("GreaterThanOrEqualToThreshold", 1.0, 300)
+            assert alarm["TreatMissingData"] == "notBreaching"
+        assert set(alarms) == {f"lending-dev-{event.replace('_', '-')}" for event in ACH_EVENTS}
 
 
 @dataclass
@@ -410,6 +533,7 @@ def lambda_sender(invoke: Callable[[dict[str, Any]], dict[str, Any]]) -> Send:
 class StoryResult:
     loan_id: str
     lender_id: str
+    bank_account_id: str
     borrower_email: str
     lender_email: str
     tokens: list[str]
@@ -498,7 +622,7 @@ def story(send: Send, tag: str, mail: Outbox) -> StoryResult:
 
     refused = send("GET", "/user/dashboard", "not-a-token")
     assert refused.status == 401 and refused.body["error"]["code"]
-    return StoryResult(loan_id, lender["user"]["userId"], f"bea-{tag}@example.com", lender_email, tokens)
+    return StoryResult(loan_id, lender["user"]["userId"], accepted.body["bankAccountId"], f"bea-{tag}@example.com", lender_email, tokens)
 
 
 def assert_the_storys_emails(mail: Outbox, result: StoryResult) -> list[str]:
@@ -521,23 +645,23 @@ def assert_the_storys_emails(mail: Outbox, result: StoryResult) -> list[str]:
 
 
 def assert_ach_sealed_by_the_applied_key(stack: Applied, result: StoryResult) -> None:
-    """The ACH item holds ciphertext and a data key that only the applied ACH key, with this loan and
-    lender as encryption context, turns back into the numbers."""
-    key = {"PK": {"S": f"LOAN#{result.loan_id}"}, "SK": {"S": f"ACH#{result.lender_id}"}}
+    """The bank account the acceptance registered holds ciphertext and a data key that only the applied ACH key,
+    with this lender and account as encryption context, turns back into the numbers."""
+    key = {"PK": {"S": f"USER#{result.lender_id}"}, "SK": {"S": f"BANK#{result.bank_account_id}"}}
     item = stack.rehearsal.client("dynamodb").get_item(TableName=stack.outputs.table_name, Key=key, ConsistentRead=True)["Item"]
     stored = json.dumps(item)
     assert ACH["routingNumber"] not in stored and ACH["accountNumber"] not in stored
     assert item["keySource"] == {"S": "kms"}
     kms = stack.rehearsal.client("kms")
-    context = {"loanId": result.loan_id, "lenderId": result.lender_id}
+    context = {"userId": result.lender_id, "bankAccountId": result.bank_account_id}
     data_key = kms.decrypt(CiphertextBlob=base64.b64decode(item["dataKey"]["S"]), EncryptionContext=context)
     assert data_key["KeyId"] == stack.outputs.ach_kms_key_arn
     for field in ("routingNumber", "accountNumber"):
         blob = base64.b64decode(item[f"{field}Cipher"]["S"])
-        associated = f"ach|{result.loan_id}|{result.lender_id}|{field}".encode()
+        associated = f"bank|{result.lender_id}|{result.bank_account_id}|{field}".encode()
         assert AESGCM(data_key["Plaintext"]).decrypt(blob[:12], blob[12:], associated).decode() == ACH[field]
     with pytest.raises(ClientError) as refused:
-        kms.decrypt(CiphertextBlob=base64.b64decode(item["dataKey"]["S"]), EncryptionContext={**context, "lenderId": "someone-else"})
+        kms.decrypt(CiphertextBlob=base64.b64decode(item["dataKey"]["S"]), EncryptionContext={**context, "userId": "someone-else"})
     assert refused.value.response["Error"]["Code"] == "InvalidCiphertextException"
 
 
@@ -559,10 +683,12 @@ def test_story_through_lambda_handler_with_http_api_v2_events(stack: Applied) ->
         assert_the_storys_emails(mail, result)
 
 
-def test_the_jobs_function_runs_both_scheduled_jobs_with_its_own_settings(stack: Applied) -> None:
+def test_the_jobs_function_runs_the_scheduled_jobs_with_its_own_settings(stack: Applied) -> None:
     """What each schedule sends ({"job": ...}) through lambda_handler.scheduled_handler, with the applied
     jobs function's environment, every call granted by the jobs role. No email: the story's loans are
-    active, their first payment a month away (the reminder job may look at them and move their date on)."""
+    active, their first payment a month away (the reminder job may look at them and move their date on).
+    ach_settle needs no bank (nothing to settle here: it reads the index); ach_send and ach_receive would
+    need the ODFI's SFTP server, which the rehearsal does not have (tests/payments runs them on a real one)."""
     from app.jobs import JOBS
 
     rehearsal = stack.rehearsal
@@ -570,7 +696,7 @@ def test_the_jobs_function_runs_both_scheduled_jobs_with_its_own_settings(stack:
     rehearsal.record_requests()
     sent_before = len(rehearsal.sent_emails())
     with rehearsal.phase("story"), rehearsal.lambda_handler(env, handler="scheduled_handler") as invoke:
-        for job in ("expire-loans", "send-payment-reminders"):
+        for job in ("expire-loans", "send-payment-reminders", "ach_settle"):
             assert job in JOBS
             mark = rehearsal.recording_mark()
             report = invoke({"job": job})
@@ -607,6 +733,25 @@ def test_plan_refuses_a_sender_outside_the_identity(stack: Applied) -> None:
     assert "email_from is not an address of email_sender_identity" in output, output[-3000:]
 
 
+def test_plan_refuses_an_sftp_login_it_could_not_use_and_never_prints_it(stack: Applied) -> None:
+    """The ACH SFTP parameter is checked before anything changes: not the JSON of README "The ACH rail", a host
+    key pasted with its host name (as in known_hosts), or a key too big for Lambda's 4 KB of environment."""
+    rehearsal = stack.rehearsal
+    login = rehearsal.ach_sftp
+    name = "/lending/dev/ach-sftp-rehearsal-refused"
+    oversized = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "A" * 3600 + "\n-----END OPENSSH PRIVATE KEY-----\n"
+    cases = [
+        ("host: sftp.bank.example", "must hold JSON with host, username, host_key"),
+        (json.dumps({**login, "host_key": f"{login['host']} {login['host_key']}"}), "must hold JSON with host, username, host_key"),
+        (json.dumps({**login, "private_key": oversized}), "would exceed Lambda's 4 KB"),
+    ]
+    for value, refused in cases:
+        rehearsal.client("ssm").put_parameter(Name=name, Type="SecureString", Value=value, Overwrite=True)
+        output = rehearsal.plan_refused(f"ach_sftp_ssm_parameter={name}")
+        assert refused in " ".join(output.split()), output[-3000:]
+        assert "A" * 64 not in output and login["private_key"].splitlines()[1] not in output, "the login is never printed"
+
+
 def test_second_plan_is_empty(stack: Applied) -> None:
     plan = stack.rehearsal.plan_again()
     assert plan.returncode == 0, f"drift after apply (exit {plan.returncode}):\n{plan.stdout[-4000:]}"
@@ -625,6 +770,7 @@ def test_destroy_leaves_nothing(stack: Applied) -> None:
     assert [address for address in rehearsal.state() if not address.startswith("data.")] == []
     assert rehearsal.client("dynamodb").list_tables()["TableNames"] == []
     assert rehearsal.client("lambda").list_functions()["Functions"] == []
+    assert rehearsal.client("s3").list_buckets()["Buckets"] == [], "the archive was empty, so destroy could remove it"
     assert not [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] in stack_keys]
     # KMS keys are never deleted at once: destroy schedules their deletion (deletion_window_in_days).
     assert {kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] for key_id in stack_keys.values()} == {"PendingDeletion"}

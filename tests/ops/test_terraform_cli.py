@@ -1,5 +1,5 @@
-"""terraform fmt and validate, and the email variables' validations (terraform console), offline: the AWS
-provider comes from a local filesystem mirror.
+"""terraform fmt and validate, and the email and ACH variables' validations (terraform console), offline: the
+AWS provider comes from a local filesystem mirror.
 
 Skipped (with the reason) where terraform or the mirror is missing; CI's deploy runs init/plan anyway."""
 
@@ -126,3 +126,45 @@ def test_email_variables_refuse_what_the_app_or_ses_would(
     result = _console(console_dir, offline_env, "var.app_base_url", variable)
     output = " ".join((result.stdout + result.stderr).split())
     assert "Error: Invalid value for variable" in output and refused in output, output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("variable", "refused"),
+    [
+        ("ach_odfi_routing=091000018", "ach_odfi_routing must be a valid ABA routing number"),  # checksum
+        ("ach_odfi_routing=001000019", "ach_odfi_routing must be a valid ABA routing number"),  # prefix 00
+        ("ach_odfi_routing=09100001", "ach_odfi_routing must be a valid ABA routing number"),
+        ("ach_company_id=123456789", "ach_company_id must be exactly 10 characters"),
+        ("ach_company_id=abcdefghij", "ach_company_id must be exactly 10 characters"),
+        ("ach_company_id= 123456789", "ach_company_id must be exactly 10 characters"),
+        ("ach_company_name=", "ach_company_name must be 1 to 16 characters"),
+        ("ach_company_name=LENDING MARKETPLACE", "ach_company_name must be 1 to 16 characters"),
+        ("ach_company_name=Lending", "ach_company_name must be 1 to 16 characters"),
+        ("ach_sftp_ssm_parameter=-----BEGIN OPENSSH PRIVATE KEY-----", "ach_sftp_ssm_parameter is a parameter name"),
+        ("ach_sftp_port=0", "ach_sftp_port must be a port number"),
+        ("ach_return_window_days=11", "ach_return_window_days must be a whole number"),
+        ("jobs_timeout_seconds=301", "jobs_timeout_seconds must be between 10 and 300"),
+    ],
+)
+def test_ach_variables_refuse_what_the_app_or_the_bank_would(
+    console_dir: Path, offline_env: dict[str, str], variable: str, refused: str
+) -> None:
+    result = _console(console_dir, offline_env, "var.ach_odfi_routing", variable)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "Error: Invalid value for variable" in output and refused in output, output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variable",
+    ["ach_odfi_routing=021000021", "ach_company_id=1 23456789", "ach_company_name=A", "ach_company_name=LENDING & CO. 16"],
+)
+def test_ach_variables_accept_what_the_app_accepts(console_dir: Path, offline_env: dict[str, str], variable: str) -> None:
+    from app.ach.settings import AchRail
+
+    name, value = variable.split("=", 1)
+    AchRail.model_validate({name.removeprefix("ach_"): value})  # the app's own validators agree
+    result = _console(console_dir, offline_env, f"var.{name}", variable)
+    assert result.returncode == 0 and "Error" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert json.loads(result.stdout) == value

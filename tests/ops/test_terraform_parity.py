@@ -1,7 +1,9 @@
 """terraform/ matches the code: the table is app/db/table.py's, the Lambda role grants exactly the calls
 the data layer makes (derived from the code, not listed here), and the function gets the settings the
 app reads; the email side (email.tf) streams only audit events to the notifications function, whose
-role can read, write delivery markers and send from the sender identity, nothing more. Pure parsing
+role can read, write delivery markers and send from the sender identity, nothing more; the ACH rail
+(ach.tf) has its schedules, its SFTP login from one SSM parameter (the keys for the jobs function
+alone), a private archive bucket under the ACH key and an alarm per operator event. Pure parsing
 (python-hcl2): no AWS, no terraform binary."""
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
 
+from app.ach import archive
+from app.ach.settings import AchRail
 from app.config import Settings
 from app.db import keys, table
+from app.observability import JsonFormatter
 from app.payments import sealing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +33,7 @@ DATA_LAYER = {
     "dynamodb": [ROOT / "app" / "db" / "dynamo.py", ROOT / "app" / "db" / "outcome.py"],
     "kms": [ROOT / "app" / "db" / "kms.py"],
     "sesv2": [ROOT / "app" / "notifications" / "senders.py"],  # SesSender (EMAIL_BACKEND=ses)
+    "s3": [ROOT / "app" / "ach" / "archive.py"],  # S3Archive (ACH_ARCHIVE_BUCKET): ach_send's copy of each file
 }
 CLIENT_FACTORY = ROOT / "app" / "db" / "client.py"  # builds the DynamoDB and KMS clients; calls no operation
 IAM_PREFIX = {"sesv2": "ses"}  # SES v2's operations are authorized as ses:<Operation>
@@ -57,6 +63,23 @@ MARKERS_ONLY = {
 }
 ACH_KEY_ARN = "${aws_kms_key.ach.arn}"
 LOG_STREAMS = "${aws_cloudwatch_log_group.lambda.arn}:log-stream:*"
+ARCHIVE_BUCKET_ARN = "${aws_s3_bucket.ach_archive.arn}"
+ARCHIVE_OBJECTS = f"{ARCHIVE_BUCKET_ARN}/outbound/*"  # where ach_send puts each file it sent (and nothing else)
+
+# Environment variables a function may carry beyond the app's settings: what a library reads from the
+# process environment. asyncssh (the ACH jobs' SFTP client) asks getpass.getuser() for a default login
+# name, which fails on Lambda without USER or LOGNAME.
+PROCESS_VARIABLES = {"USER"}
+# The ACH rail's public half, which every function gets (the app's settings are read by every process);
+# its secret half, the jobs function's alone (ach.tf).
+ACH_PUBLIC = {
+    "ACH_ODFI_ROUTING": "${var.ach_odfi_routing}",
+    "ACH_COMPANY_ID": "${var.ach_company_id}",
+    "ACH_COMPANY_NAME": "${var.ach_company_name}",
+    "ACH_SFTP_HOST": "${local.ach_sftp.host}",
+    "ACH_SFTP_USERNAME": "${local.ach_sftp.username}",
+}
+ACH_SECRET = {"ACH_SFTP_PRIVATE_KEY", "ACH_SFTP_HOST_KEY", "ACH_SFTP_PASSWORD"}
 
 OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 
@@ -88,6 +111,25 @@ def blocks() -> dict[str, dict[str, dict[str, Any]]]:
     return found
 
 
+def _app_variables() -> set[str]:
+    """The environment variables the app reads: Settings' fields, and its ACH group's (env prefix ACH_)."""
+    prefix = AchRail.model_config.get("env_prefix", "")
+    return {name.upper() for name in Settings.model_fields} | {f"{prefix}{name}".upper() for name in AchRail.model_fields}
+
+
+def _local(blocks: dict[str, dict[str, dict[str, Any]]], value: Any) -> Any:
+    """`value`, or the local it names whole ("${local.x}")."""
+    named = re.fullmatch(r"\$\{local\.(\w+)\}", value) if isinstance(value, str) else None
+    return blocks["locals"][named.group(1)] if named else value
+
+
+def _environment(blocks: dict[str, dict[str, dict[str, Any]]], function: str) -> dict[str, str]:
+    """A function's environment variables (written in its block, or a local it names)."""
+    (environment,) = blocks["resource.aws_lambda_function"][function]["environment"]
+    variables: dict[str, str] = _local(blocks, environment["variables"])
+    return variables
+
+
 @pytest.fixture(scope="module")
 def dynamodb_table(blocks: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     tables = blocks["resource.aws_dynamodb_table"]
@@ -106,7 +148,11 @@ def _role_statements(blocks: dict[str, dict[str, dict[str, Any]]], role: str) ->
     document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", policy["policy"])
     assert document, "the role policy is an aws_iam_policy_document (parsable, checked here)"
     statements: list[dict[str, Any]] = blocks["data.aws_iam_policy_document"][document.group(1)]["statement"]
-    return statements
+    # (a condition's values may be a local shared by two roles: local.ach_envelope_context_keys)
+    return [
+        {**s, "condition": [{**c, "values": _local(blocks, c["values"])} for c in s["condition"]]} if "condition" in s else s
+        for s in statements
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -265,7 +311,7 @@ def test_kms_grant_requires_the_apps_encryption_context(lambda_statements: list[
     assert conditions[("Null", "kms:EncryptionContextKeys")] == ["false"]
 
 
-def _no_wildcards(statements: list[dict[str, Any]], log_streams: str) -> None:
+def _no_wildcards(statements: list[dict[str, Any]], log_streams: str, *patterns: str) -> None:
     for statement in statements:
         assert "not_actions" not in statement and "not_resources" not in statement
         assert not any("*" in action for action in statement["actions"]), statement["actions"]
@@ -273,8 +319,9 @@ def _no_wildcards(statements: list[dict[str, Any]], log_streams: str) -> None:
             if resource == "*":
                 assert set(statement["actions"]) <= RESOURCELESS_ACTIONS, statement
             elif "*" in resource:
-                # Lambda names its log streams per execution environment: the one allowed pattern.
-                assert resource == log_streams, resource
+                # Lambda names its log streams per execution environment: the one allowed pattern
+                # (and, for the jobs, the archive's objects: ach_send names each file it puts).
+                assert resource in {log_streams, *patterns}, resource
 
 
 def test_no_wildcard_action_or_resource(lambda_statements: list[dict[str, Any]]) -> None:
@@ -305,9 +352,8 @@ def test_function_runs_the_handler_on_arm64_python312(blocks: dict[str, dict[str
 
 
 def test_function_environment_is_what_the_app_reads(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
-    (environment,) = blocks["resource.aws_lambda_function"]["api"]["environment"]
-    variables: dict[str, str] = environment["variables"]
-    settings = {name.upper() for name in Settings.model_fields}
+    variables = _environment(blocks, "api")
+    settings = _app_variables()
     assert set(variables) <= settings, set(variables) - settings
     assert {"ENVIRONMENT", "TABLE_NAME", "ACH_KMS_KEY_ID", "CORS_ORIGINS", "LOG_LEVEL", "JWT_SECRET"} <= set(variables)
     assert "AWS_REGION" not in variables, "reserved: Lambda sets it"
@@ -319,6 +365,14 @@ def test_function_environment_is_what_the_app_reads(blocks: dict[str, dict[str, 
     assert variables["EMAIL_VERIFICATION"] == "required"
     assert (variables["EMAIL_FROM"], variables["APP_BASE_URL"]) == ("${var.email_from}", "${var.app_base_url}")
     assert "SES_ENDPOINT_URL" not in variables and "SMTP_HOST" not in variables
+    assert_ach_public_half_only(variables)
+
+
+def assert_ach_public_half_only(variables: dict[str, str]) -> None:
+    """The rail's routing number, company and login names, as the jobs function has them; no key: only the jobs talk to the bank."""
+    assert {name: variables.get(name) for name in ACH_PUBLIC} == ACH_PUBLIC
+    assert not ACH_SECRET & set(variables), "the SFTP keys are the jobs function's alone"
+    assert not {name for name in variables if name.startswith("ACH_")} - set(ACH_PUBLIC) - {"ACH_KMS_KEY_ID"}
 
 
 def test_tfvars_set_only_declared_variables_and_every_required_one(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -359,22 +413,61 @@ def _conditions(statement: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
     return {(c["test"], c["variable"]): sorted(c["values"]) for c in statement.get("condition", [])}
 
 
-def test_jobs_role_reads_what_its_jobs_read_and_deletes_only_delivery_markers(jobs_statements: list[dict[str, Any]]) -> None:
-    """Least privilege: a subset of what the data layer calls. The only index is the deadline/reminder index;
-    the loan, schedule and borrower are read from the table (GetItem, Query of the loan partition); writes
-    are items (expiry: loans, invitations, events; reminders: markers and the loan's reminder keys), and a
-    delete is only ever the release of a delivery marker. No BatchGetItem, no KMS.
+def test_jobs_role_reads_and_writes_items_and_deletes_only_delivery_markers(jobs_statements: list[dict[str, Any]]) -> None:
+    """Least privilege: a subset of what the data layer calls. Both indexes (GSI2: deadlines, reminders,
+    payments by status and a file's claims; GSI1: an owner's payments, the rail's lists) and the table by
+    key and partition; writes are items (loans, invitations, events, markers, payments and the rail's
+    items; a transaction's condition checks), and a delete is only ever the release of a delivery marker.
 
     (tests/jobs/test_expiry_requests.py checks these grants against the calls an expiry run makes.)"""
     granted = _granted(jobs_statements, "dynamodb")
     assert set(granted) <= _required_actions("dynamodb")
-    assert granted.pop("dynamodb:Query") == {f"{TABLE_ARN}/index/{table.DEADLINE_INDEX}", TABLE_ARN}
+    indexes = {f"{TABLE_ARN}/index/{gsi['IndexName']}" for gsi in table.GLOBAL_SECONDARY_INDEXES}
+    assert f"{TABLE_ARN}/index/{table.DEADLINE_INDEX}" in indexes
+    assert granted.pop("dynamodb:Query") == {TABLE_ARN} | indexes
     assert granted and all(resources == {TABLE_ARN} for resources in granted.values()), granted
-    assert set(granted) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    items = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+    assert set(granted) == items | {"dynamodb:DeleteItem"}
     (delete,) = [s for s in jobs_statements if "dynamodb:DeleteItem" in s["actions"]]
     assert delete["actions"] == ["dynamodb:DeleteItem"] and _conditions(delete) == MARKERS_ONLY
-    assert not _granted(jobs_statements, "kms")
-    _no_wildcards(jobs_statements, JOBS_LOG_STREAMS)
+    _no_wildcards(jobs_statements, JOBS_LOG_STREAMS, ARCHIVE_OBJECTS)
+
+
+def test_jobs_use_the_ach_key_as_the_api_does_and_to_archive_through_s3(
+    jobs_statements: list[dict[str, Any]], lambda_statements: list[dict[str, Any]]
+) -> None:
+    """ach_send unseals account numbers and ach_receive seals a NOC's new one: the API's grant, condition for
+    condition. The archive's puts make S3 ask for a data key of the same key: GenerateDataKey only, only
+    through S3, only for the archive bucket; no Decrypt that S3 (or anything else unbound) could use."""
+    kms = [s for s in jobs_statements if any(a.startswith("kms:") for a in s["actions"])]
+    (api,) = [s for s in lambda_statements if any(a.startswith("kms:") for a in s["actions"])]
+    (envelope,) = [s for s in kms if "kms:Decrypt" in s["actions"]]
+    assert (
+        (sorted(envelope["actions"]), envelope["resources"])
+        == (sorted(api["actions"]), api["resources"])
+        == (
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [ACH_KEY_ARN],
+        )
+    )
+    assert _conditions(envelope) == _conditions(api)
+    assert "aws:s3:arn" not in _conditions(envelope)[("ForAllValues:StringEquals", "kms:EncryptionContextKeys")], "S3 cannot use it"
+    (through_s3,) = [s for s in kms if s is not envelope]
+    assert (through_s3["actions"], through_s3["resources"]) == (["kms:GenerateDataKey"], [ACH_KEY_ARN])
+    assert _conditions(through_s3) == {
+        ("StringEquals", "kms:ViaService"): ["s3.${var.region}.amazonaws.com"],
+        ("StringLike", "kms:EncryptionContext:aws:s3:arn"): sorted([ARCHIVE_BUCKET_ARN, ARCHIVE_OBJECTS]),
+    }
+    assert set(_granted(jobs_statements, "kms")) == _required_actions("kms")
+    # What the archive calls, derived from the code (PutObject), on its objects only: never read, list or delete.
+    assert _required_actions("s3") == {"s3:PutObject"}
+    assert _granted(jobs_statements, "s3") == {"s3:PutObject": {ARCHIVE_OBJECTS}}
+    assert f"{ARCHIVE_BUCKET_ARN}/{archive.PREFIX}*" == ARCHIVE_OBJECTS, "the prefix the archive writes under"
+
+
+def test_only_the_jobs_write_the_archive(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    for role in ROLES - {"jobs"}:
+        assert not _granted(_role_statements(blocks, role), "s3"), role
 
 
 def test_jobs_and_notifications_send_only_from_the_sender_identity(
@@ -399,7 +492,16 @@ def test_scheduler_role_can_only_invoke_the_jobs_function(blocks: dict[str, dict
     assert {c["variable"] for c in assume["condition"]} == {"aws:SourceAccount", "aws:SourceArn"}, "no confused deputy"
 
 
-SCHEDULES = {"expire_loans": ("expire-loans", "rate(5 minutes)"), "send_payment_reminders": ("send-payment-reminders", "rate(1 hour)")}
+# resource name: (job, schedule expression, its time zone or None (UTC), longest time to the next run (s))
+SCHEDULES = {
+    "expire_loans": ("expire-loans", "rate(5 minutes)", None, 300),
+    "send_payment_reminders": ("send-payment-reminders", "rate(1 hour)", None, 3600),
+    # The bank's windows: 10:00 and 14:00 New York time (daylight saving followed), Monday to Friday; the
+    # jobs skip Federal Reserve holidays themselves. Next run at least 4 hours later.
+    "ach_send": ("ach_send", "cron(0 10,14 ? * MON-FRI *)", "America/New_York", 4 * 3600),
+    "ach_settle": ("ach_settle", "cron(0 10,14 ? * MON-FRI *)", "America/New_York", 4 * 3600),
+    "ach_receive": ("ach_receive", "rate(15 minutes)", None, 900),
+}
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
@@ -408,10 +510,11 @@ def test_each_schedule_runs_a_known_job(blocks: dict[str, dict[str, dict[str, An
 
     schedules = blocks["resource.aws_scheduler_schedule"]
     assert set(schedules) == set(SCHEDULES)
-    job, rate = SCHEDULES[name]
+    job, expression, timezone, interval = SCHEDULES[name]
     schedule = schedules[name]
     assert schedule["name"] == f"${{local.name}}-{job}", "the scheduler role's trust admits schedules named ${local.name}-*"
-    assert schedule["schedule_expression"] == rate
+    assert schedule["schedule_expression"] == expression
+    assert schedule.get("schedule_expression_timezone") == timezone
     assert schedule["flexible_time_window"] == [{"mode": "OFF"}]
     (target,) = schedule["target"]
     assert (target["arn"], target["role_arn"]) == (JOBS_FUNCTION, "${aws_iam_role.scheduler.arn}")
@@ -419,8 +522,16 @@ def test_each_schedule_runs_a_known_job(blocks: dict[str, dict[str, dict[str, An
     assert named and named.group(1) == job, target["input"]
     assert job in JOBS, f"app.jobs.JOBS has no {job!r}: the schedule would fail every run"
     (retry,) = target["retry_policy"]
-    interval = {"rate(5 minutes)": 300, "rate(1 hour)": 3600}[rate]
     assert retry["maximum_event_age_in_seconds"] <= interval, "a run is worth retrying only until the next one"
+    assert 0 <= retry["maximum_retry_attempts"] <= 3
+
+
+def test_the_jobs_timeout_leaves_ach_send_room_for_10000_payments(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """ach_send builds and uploads a file of 10,000 payments in up to ~2 minutes: the default timeout gives it more
+    than twice that, and still ends before the next expire-loans run (5 minutes) is due."""
+    timeout = blocks["variable"]["jobs_timeout_seconds"]
+    assert 240 <= timeout["default"] <= SCHEDULES["expire_loans"][3]
+    assert blocks["resource.aws_lambda_function"]["jobs"]["timeout"] == "${var.jobs_timeout_seconds}"
 
 
 def test_jobs_function_runs_the_scheduled_handler_from_the_api_zip(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -433,12 +544,58 @@ def test_jobs_function_runs_the_scheduled_handler_from_the_api_zip(blocks: dict[
         assert jobs[setting] == api[setting], setting
     assert jobs["role"] == "${aws_iam_role.jobs.arn}"
     assert jobs["reserved_concurrent_executions"].startswith("${var.") and jobs["timeout"].startswith("${var.")
-    (environment,) = jobs["environment"]
-    variables: dict[str, str] = environment["variables"]
-    assert set(variables) <= {name.upper() for name in Settings.model_fields}
+    variables = _environment(blocks, "jobs")
+    assert set(variables) <= _app_variables() | PROCESS_VARIABLES, set(variables) - _app_variables() - PROCESS_VARIABLES
     assert variables["TABLE_NAME"] == "${aws_dynamodb_table.main.name}"
     assert "DYNAMODB_ENDPOINT_URL" not in variables and "DEBUG_DB_METRICS" not in variables and "AWS_REGION" not in variables
     assert_sends_through_ses(variables)
+
+
+def test_the_jobs_function_has_the_whole_ach_rail(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """The rail's settings (plain variables), the SFTP login from the one SSM parameter, the bank's host key
+    pinned, the archive bucket, and USER for asyncssh; the environment checked against Lambda's 4 KB."""
+    variables = _environment(blocks, "jobs")
+    assert {name: variables[name] for name in ACH_PUBLIC} == ACH_PUBLIC
+    assert variables["ACH_SFTP_PRIVATE_KEY"] == "${local.ach_sftp.private_key}"
+    assert variables["ACH_SFTP_HOST_KEY"] == "${trimspace(local.ach_sftp.host_key)}", "pinned: never 'accept any host key'"
+    assert "ACH_SFTP_PASSWORD" not in variables, "a key, not a password, in AWS"
+    assert variables["ACH_SFTP_PORT"] == "${tostring(var.ach_sftp_port)}"
+    assert (variables["ACH_SFTP_OUTBOUND_DIR"], variables["ACH_SFTP_INBOUND_DIR"]) == (
+        "${var.ach_sftp_outbound_dir}",
+        "${var.ach_sftp_inbound_dir}",
+    )
+    assert variables["ACH_RETURN_WINDOW_DAYS"] == "${tostring(var.ach_return_window_days)}"
+    assert variables["ACH_ARCHIVE_BUCKET"] == "${aws_s3_bucket.ach_archive.bucket}"
+    assert "ACH_ARCHIVE_DIR" not in variables, "in AWS the archive is the bucket"
+    assert variables["USER"] == "lending"
+    # The login is one SSM SecureString read at deploy time, as the JWT secret is: never a literal, never a variable's value.
+    (parameter,) = [body for name, body in blocks["data.aws_ssm_parameter"].items() if name == "ach_sftp"]
+    assert (parameter["name"], parameter["with_decryption"]) == ("${var.ach_sftp_ssm_parameter}", True)
+    login: object = blocks["locals"]["ach_sftp"]
+    assert login == "${jsondecode(data.aws_ssm_parameter.ach_sftp.value)}"
+    assert "default" not in blocks["variable"]["ach_sftp_ssm_parameter"]
+    (lifecycle,) = blocks["resource.aws_lambda_function"]["jobs"]["lifecycle"]
+    (precondition,) = lifecycle["precondition"]
+    assert precondition["condition"] == "${length(jsonencode(local.jobs_environment)) <= 4096}"
+    for name in ("ach_odfi_routing", "ach_company_id", "ach_company_name"):
+        variable = blocks["variable"][name]
+        assert variable["description"] and variable["validation"] and "default" not in variable, name
+
+
+def test_each_environment_names_an_ach_rail_the_app_accepts() -> None:
+    """What the tfvars give the functions, read by the app's own settings (its validators: ABA checksum, lengths)."""
+    for path in sorted((TERRAFORM / "environments").glob("*.tfvars")):
+        values = _load(path)
+        rail = AchRail(
+            odfi_routing=values["ach_odfi_routing"], company_id=values["ach_company_id"], company_name=values["ach_company_name"]
+        )
+        assert (rail.odfi_routing, rail.company_id, rail.company_name) == (
+            values["ach_odfi_routing"],
+            values["ach_company_id"],
+            values["ach_company_name"],
+        ), path.name
+        # beside the JWT secret's, within the deploy role's ssm:GetParameter on /lending/<env>/* (README "Deploy")
+        assert values["ach_sftp_ssm_parameter"].startswith(f"/lending/{values['environment']}/"), path.name
 
 
 def assert_sends_through_ses(variables: dict[str, str]) -> None:
@@ -524,13 +681,13 @@ def test_notifications_function_runs_the_stream_handler_from_the_api_zip(blocks:
         assert notifications[setting].startswith("${var."), f"{setting} is a variable"
     assert "${aws_iam_role_policy.notifications}" in notifications["depends_on"]
     assert "${aws_cloudwatch_log_group.notifications}" in notifications["depends_on"]
-    (environment,) = notifications["environment"]
-    variables: dict[str, str] = environment["variables"]
-    assert set(variables) <= {name.upper() for name in Settings.model_fields}, set(variables) - {n.upper() for n in Settings.model_fields}
+    variables = _environment(blocks, "notifications")
+    assert set(variables) <= _app_variables(), set(variables) - _app_variables()
     assert variables["TABLE_NAME"] == "${aws_dynamodb_table.main.name}"
     assert variables["ENVIRONMENT"] == "${var.environment}" and variables["LOG_LEVEL"] == "${var.log_level}"
     assert not {"DYNAMODB_ENDPOINT_URL", "DEBUG_DB_METRICS", "AWS_REGION", "CORS_ORIGINS"} & set(variables)
     assert_sends_through_ses(variables)
+    assert_ach_public_half_only(variables)
 
 
 @pytest.fixture(scope="module")
@@ -660,3 +817,106 @@ def test_the_sender_identity_and_each_environments_email_settings(blocks: dict[s
             app_base_url=values["app_base_url"],
         )
         assert (settings.email_from, settings.app_base_url) == (values["email_from"], values["app_base_url"])
+
+
+# --- the ACH rail (terraform/ach.tf): the archive bucket and the operator alarms ------------------------------------
+
+ARCHIVE = "${aws_s3_bucket.ach_archive.id}"
+
+
+def test_the_archive_is_private_versioned_under_the_ach_key_and_kept_7_years(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """ach_send's copy of every file sent: no public access, no ACLs, versions, SSE-KMS with the ACH key (the
+    data it protects elsewhere), expired after 7 years, never force-destroyed."""
+    (bucket,) = blocks["resource.aws_s3_bucket"].values()
+    assert bucket["bucket"].startswith("${local.name}-ach-archive-") and not bucket.get("force_destroy", False)
+    configured = {kind: list(named.values()) for kind, named in blocks.items() if kind.startswith("resource.aws_s3_bucket_")}
+    for kind, bodies in configured.items():
+        assert [body["bucket"] for body in bodies] == [ARCHIVE], kind
+    (access,) = configured["resource.aws_s3_bucket_public_access_block"]
+    assert all(
+        access[flag] is True for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
+    (ownership,) = configured["resource.aws_s3_bucket_ownership_controls"]
+    assert ownership["rule"] == [{"object_ownership": "BucketOwnerEnforced"}]
+    (versioning,) = configured["resource.aws_s3_bucket_versioning"]
+    assert versioning["versioning_configuration"] == [{"status": "Enabled"}]
+    (encryption,) = configured["resource.aws_s3_bucket_server_side_encryption_configuration"]
+    ((rule,),) = [encryption["rule"]]
+    assert rule["apply_server_side_encryption_by_default"] == [{"sse_algorithm": "aws:kms", "kms_master_key_id": ACH_KEY_ARN}]
+    (lifecycle,) = configured["resource.aws_s3_bucket_lifecycle_configuration"]
+    (keep,) = [r for r in lifecycle["rule"] if r.get("expiration", [{}])[0].get("days")]
+    assert keep["status"] == "Enabled" and keep["filter"] in ([{}], {}, [])
+    assert 7 * 365 <= keep["expiration"][0]["days"] <= 7 * 366, "7 years, then expired (the files hold account numbers)"
+    assert keep["noncurrent_version_expiration"][0]["noncurrent_days"] <= 90
+    assert keep["abort_incomplete_multipart_upload"][0]["days_after_initiation"] >= 1
+
+
+def test_the_archive_policy_refuses_plain_http_and_puts_not_under_the_ach_key(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Whoever asks (the app passes ServerSideEncryption=aws:kms and SSEKMSKeyId=ACH_KMS_KEY_ID, the key's ARN)."""
+    (policy,) = blocks["resource.aws_s3_bucket_policy"].values()
+    assert policy["policy"] == "${data.aws_iam_policy_document.ach_archive.json}"
+    statements = blocks["data.aws_iam_policy_document"]["ach_archive"]["statement"]
+    assert all(s["effect"] == "Deny" and s["principals"] == [{"type": "*", "identifiers": ["*"]}] for s in statements), "denials only"
+    assert len(statements) == 3
+    # (two put denials, each its own statement: the conditions of one statement must all hold to deny)
+    puts = [_conditions(s) for s in statements if s["actions"] == ["s3:PutObject"]]
+    assert sorted(map(str, puts)) == sorted(
+        map(
+            str,
+            [
+                {("StringNotEquals", "s3:x-amz-server-side-encryption"): ["aws:kms"]},
+                {("StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id"): [ACH_KEY_ARN]},
+            ],
+        )
+    )
+    (tls,) = [s for s in statements if s["actions"] == ["s3:*"]]
+    assert sorted(tls["resources"]) == sorted([ARCHIVE_BUCKET_ARN, f"{ARCHIVE_BUCKET_ARN}/*"])
+    assert _conditions(tls) == {("Bool", "aws:SecureTransport"): ["false"]}
+    assert "${aws_s3_bucket_public_access_block.ach_archive}" in policy["depends_on"]
+
+
+# The app's operator events (one JSON log line each, "event" at the top level) -> metric -> alarm.
+ACH_EVENTS = {
+    "ach_file_rejected": "AchFileRejected",
+    "ach_unmatched_entry": "AchUnmatchedEntry",
+    "ach_bank_unreachable": "AchBankUnreachable",
+    "ach_exception": "AchException",
+}
+JSON_EVENT_PATTERN = re.compile(r'^\{ \$\.event = "(\w+)" \}$')
+
+
+def _app_log_line(event: str) -> dict[str, Any]:
+    """The line the app writes for an event (app/observability.py), read back as CloudWatch Logs parses JSON."""
+    import logging
+
+    record = logging.LogRecord("app.jobs", logging.WARNING, __file__, 1, "what happened", None, None)
+    record.event = event
+    line: dict[str, Any] = json.loads(JsonFormatter().format(record))
+    return line
+
+
+@pytest.mark.parametrize("event", sorted(ACH_EVENTS))
+def test_each_ach_operator_event_alarms_within_5_minutes(blocks: dict[str, dict[str, dict[str, Any]]], event: str) -> None:
+    filters, alarms = blocks["resource.aws_cloudwatch_log_metric_filter"], blocks["resource.aws_cloudwatch_metric_alarm"]
+    metric_filter = filters[event]
+    assert metric_filter["log_group_name"] == "${aws_cloudwatch_log_group.jobs.name}", "the jobs write them"
+    matched = JSON_EVENT_PATTERN.fullmatch(metric_filter["pattern"])
+    assert matched and matched.group(1) == event, metric_filter["pattern"]
+    # The pattern's selector is a top-level field of the app's line, holding exactly the event's name;
+    # and the app does log that event (a renamed event would leave its alarm silent for good).
+    assert _app_log_line(event)["event"] == event and all(_app_log_line(other)["event"] != event for other in ACH_EVENTS if other != event)
+    assert any(f'"event": "{event}"' in path.read_text() for path in (ROOT / "app").rglob("*.py")), f"no app code logs {event!r}"
+    (transformation,) = metric_filter["metric_transformation"]
+    assert (transformation["name"], transformation["namespace"], transformation["value"]) == (
+        ACH_EVENTS[event],
+        "${local.metric_namespace}",
+        "1",
+    )
+    alarm = alarms[event]
+    assert alarm["namespace"] == "${local.metric_namespace}"
+    assert alarm["metric_name"] == f"${{aws_cloudwatch_log_metric_filter.{event}.metric_transformation[0].name}}"
+    assert (alarm["statistic"], alarm["period"], alarm["evaluation_periods"]) == ("Sum", 300, 1)
+    assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["treat_missing_data"] == "notBreaching"
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"
+    assert alarm["alarm_name"] == f"${{local.name}}-{event.replace('_', '-')}"
