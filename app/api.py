@@ -14,6 +14,7 @@ from app.auth import router as auth_router
 from app.dashboard import router as dashboard_router
 from app.loans import lender_router
 from app.loans import router as loans_router
+from app.ops import router as ops_router
 from app.payments import router as payments_router
 from app.servicing import router as servicing_router
 from app.users import router as users_router
@@ -27,4 +28,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     lender_router.router,
     servicing_router.router,
     payments_router.router,
+    ops_router.router,
 )

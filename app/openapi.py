@@ -46,8 +46,9 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
     "cancelLoan": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING",)},
     "closeFunding": {403: ("FORBIDDEN",), 404: NOT_FOUND, 409: ("LOAN_NOT_PENDING", "INSUFFICIENT_FUNDING")},
     "listLoanEvents": {404: NOT_FOUND},
+    "listLoanPayments": {404: NOT_FOUND},
     "listPendingInvitations": {403: UNVERIFIED},
-    "acceptInvitation": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},
+    "acceptInvitation": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING", "VERIFICATION_FAILED")},
     "declineInvitation": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("ALREADY_RESPONDED", "LOAN_NOT_PENDING")},
     "listLenderLoans": {},
     "getSchedule": {404: NOT_FOUND, 409: ("LOAN_NOT_ACTIVE", "CONFLICT")},
@@ -63,9 +64,14 @@ ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
     "createBankAccount": {403: UNVERIFIED, 409: ("DUPLICATE_BANK_ACCOUNT",)},
     "listBankAccounts": {},
     "verifyBankAccount": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("VERIFICATION_FAILED",), 422: ("VERIFICATION_MISMATCH",)},
+    "listAchFiles": {404: NOT_FOUND},
+    "listAchPayments": {404: NOT_FOUND},
+    "listAchExceptions": {404: NOT_FOUND},
     "deleteBankAccount": {403: UNVERIFIED, 404: NOT_FOUND, 409: ("BANK_ACCOUNT_IN_USE", "CONFLICT")},
 }
 IDEMPOTENT = ("createLoan", "recordRepayment")
+# /ops routes answer anyone but an operator with the 404 of an unknown path, never 401 (app/ops/dependencies.py)
+OPERATOR_ONLY = ("listAchFiles", "listAchPayments", "listAchExceptions")
 
 STATUS_TEXT = {
     400: "Malformed JSON, duplicate keys, or a body that is not application/json",
@@ -97,7 +103,7 @@ def _default_codes(operation: dict[str, Any], method: str) -> dict[int, tuple[st
         codes.update({400: ("BAD_REQUEST",), 413: ("PAYLOAD_TOO_LARGE",)})
     if "requestBody" in operation or operation.get("parameters"):
         codes[422] = ("VALIDATION_ERROR",)
-    if operation.get("security"):
+    if operation.get("security") and operation["operationId"] not in OPERATOR_ONLY:
         codes[401] = ("UNAUTHENTICATED",)
     if method in ("post", "put", "patch"):
         codes[409] = ("CONFLICT",)  # a write that kept colliding with concurrent ones: safe to retry after Retry-After

@@ -8,6 +8,12 @@ Every authenticated caller has verified their email, except `unverified`: invite
 `invited`, but while EMAIL_VERIFICATION=required (the default) it may not create loans nor see or
 answer invitations (403 EMAIL_NOT_VERIFIED), and it learns nothing of the loan: reading it, cancelling it
 or closing its funding answer 404, as for a stranger (an invited, verified lender gets 403 on the last two).
+
+`operator` holds the operator role (granted as `python -m app.admin grant-operator` does) and is on no loan: every
+ordinary route treats them as a stranger. An /ops route (app/ops) is a row with `operator=True`: the operator gets
+`expected["operator"]`, every other caller, without a token or with a bad one included, the very 404 of a path no
+route serves (never 401). The app has no /ops route yet, so OPS_PROBES mounts one on the scene's app (test-only):
+the mechanism is exercised now, and a real /ops route without an `operator=True` row fails the test.
 """
 
 from __future__ import annotations
@@ -20,18 +26,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from app.auth.tokens import issue_access_token
 from app.main import create_app
+from app.ops.dependencies import CurrentOperator
+from app.routing import JsonRoute
+from app.users import service as users_service
 from tests.conftest import make_settings
 from tests.factories import TestUser, a_user
 from tests.loans.helpers import ach, loan_body, post_json
 from tests.support.clock import FakeClock
 
-CALLERS = ("anonymous", "expired", "foreign_secret", "borrower", "invited", "other_invited", "stranger", "unverified")
+CALLERS = ("anonymous", "expired", "foreign_secret", "borrower", "invited", "other_invited", "stranger", "unverified", "operator")
 UNAUTHENTICATED = ("anonymous", "expired", "foreign_secret")
 PASSWORD = "correct horse battery staple"
 
@@ -84,6 +93,7 @@ class Row:
     expected: dict[str, int]
     public: bool = False
     mutates: bool = False
+    operator: bool = False  # an /ops route: only `operator` gets expected["operator"]; everyone else the unknown path's 404
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -91,14 +101,24 @@ def everyone(status: int) -> dict[str, int]:
 
 
 def by_role(borrower: int, invited: int, stranger: int, unverified: int | None = None) -> dict[str, int]:
-    """Statuses per caller; the unverified invited lender gets what `invited` gets unless stated."""
-    return {"borrower": borrower, "invited": invited, "other_invited": invited, "stranger": stranger, "unverified": unverified or invited}
+    """Statuses per caller; the unverified invited lender gets what `invited` gets unless stated; an operator is a stranger."""
+    return {
+        "borrower": borrower,
+        "invited": invited,
+        "other_invited": invited,
+        "stranger": stranger,
+        "unverified": unverified or invited,
+        "operator": stranger,
+    }
 
 
 def verified_only(status: int) -> dict[str, int]:
     """A route gated on a verified email: `status` for every verified caller, 403 EMAIL_NOT_VERIFIED for `unverified`."""
     return {**everyone(status), "unverified": 403}
 
+
+BANK_DETAILS = {"accountHolderName": "Mat Rix", "accountType": "checking", "routingNumber": "021000021"}
+NO_SUCH_ACCOUNT = "0190f2a4-0000-7000-8000-000000000000"
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/health"): Row(lambda s, h, _: s.client.get("/health", headers=h), everyone(200), public=True),
@@ -170,7 +190,40 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/loans/{loanId}/statement"): Row(
         lambda s, h, loan: s.client.get(f"/loans/{loan}/statement", headers=h), by_role(409, 404, 404)
     ),
+    ("GET", "/loans/{loanId}/payments"): Row(lambda s, h, loan: s.client.get(f"/loans/{loan}/payments", headers=h), by_role(200, 404, 404)),
+    ("POST", "/bank-accounts"): Row(
+        lambda s, h, _: post_json(s.client, "/bank-accounts", {**BANK_DETAILS, "accountNumber": f"{uuid.uuid4().int % 10**12:012d}"}, h),
+        verified_only(201),
+    ),
+    ("GET", "/bank-accounts"): Row(lambda s, h, _: s.client.get("/bank-accounts", headers=h), everyone(200)),
+    ("POST", "/bank-accounts/{bankAccountId}/verify"): Row(
+        lambda s, h, _: post_json(s.client, f"/bank-accounts/{NO_SUCH_ACCOUNT}/verify", {"amounts": [0.12, 0.34]}, h), verified_only(404)
+    ),
+    ("DELETE", "/bank-accounts/{bankAccountId}"): Row(
+        lambda s, h, _: s.client.delete(f"/bank-accounts/{NO_SUCH_ACCOUNT}", headers=h), verified_only(404)
+    ),
+    ("GET", "/ops/ach/files"): Row(lambda s, h, _: s.client.get("/ops/ach/files", headers=h), {"operator": 200}, operator=True),
+    ("GET", "/ops/ach/payments"): Row(lambda s, h, _: s.client.get("/ops/ach/payments", headers=h), {"operator": 200}, operator=True),
+    ("GET", "/ops/ach/exceptions"): Row(lambda s, h, _: s.client.get("/ops/ach/exceptions", headers=h), {"operator": 200}, operator=True),
 }
+
+
+OPS_PROBE = "/ops/_matrix-probe"
+# Test-only /ops routes, mounted on the scene's app by `ops_probes` (not on the app the route table is read from).
+OPS_PROBES: dict[tuple[str, str], Row] = {
+    ("GET", OPS_PROBE): Row(lambda s, h, _: s.client.get(OPS_PROBE, headers=h), {"operator": 200}, operator=True),
+}
+ROWS = {**MATRIX, **OPS_PROBES}
+
+
+def ops_probes() -> APIRouter:
+    router = APIRouter(route_class=JsonRoute)
+
+    @router.get(OPS_PROBE)
+    def probe(operator: CurrentOperator) -> dict[str, str]:
+        return {"operator": operator.user_id}
+
+    return router
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -181,6 +234,13 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 def test_every_route_of_the_app_has_a_row(app: FastAPI) -> None:
     assert app_routes(app) == set(MATRIX), "add the new route to MATRIX with the status each caller gets"
+    assert not {path for _, path in OPS_PROBES} & {path for _, path in MATRIX}
+
+
+def test_ops_routes_and_only_they_are_operator_rows() -> None:
+    for (method, path), row in ROWS.items():
+        assert row.operator == path.startswith("/ops/"), f"{method} {path}: an /ops route needs operator=True, and only it"
+        assert not row.operator or set(row.expected) == {"operator"}, f"{method} {path}: everyone else gets 404"
 
 
 @pytest.fixture(scope="module")
@@ -188,8 +248,11 @@ def scene(endpoint_url: str, table_name: str) -> Scene:
     """One app and cast for the whole module (the cells are independent: fresh loans where they mutate)."""
     app = create_app(make_settings(endpoint_url, table_name), clock=FakeClock())
     client = TestClient(app, raise_server_exceptions=False)
-    people = {role: a_user(app, first_name=role.title()) for role in ("borrower", "invited", "other_invited", "stranger")}
+    people = {role: a_user(app, first_name=role.title()) for role in ("borrower", "invited", "other_invited", "stranger", "operator")}
     people["unverified"] = a_user(app, first_name="Unverified", verified=False)
+    db = app.state.resources.db
+    users_service.grant_operator(db=db, clock=app.state.clock, email=people["operator"].email, actor_id="cli:matrix", request_id="matrix")
+    app.include_router(ops_probes(), include_in_schema=False)
     return Scene(app=app, client=client, people=people)
 
 
@@ -198,16 +261,23 @@ def shared_loan(scene: Scene) -> dict[str, Any]:
     return scene.new_loan()
 
 
-CELLS = [(method, path, caller) for (method, path) in MATRIX for caller in CALLERS]
+CELLS = [(method, path, caller) for (method, path) in ROWS for caller in CALLERS]
 
 
 @pytest.mark.parametrize(("method", "path", "caller"), CELLS, ids=[f"{m} {p} as {c}" for m, p, c in CELLS])
 def test_authorization_matrix(scene: Scene, shared_loan: dict[str, Any], method: str, path: str, caller: str) -> None:
-    row = MATRIX[(method, path)]
+    row = ROWS[(method, path)]
     loan = scene.new_loan() if row.mutates else shared_loan
     response = row.call(scene, scene.headers(caller), loan["loanId"])
 
-    if caller in UNAUTHENTICATED and not row.public:
+    if row.operator and caller != "operator":
+        unknown = scene.client.get("/ops/no-such-route", headers=scene.headers(caller))
+        assert response.status_code == 404, response.text
+        assert {**response.json()["error"], "requestId": ""} == {**unknown.json()["error"], "requestId": ""}
+        assert "www-authenticate" not in response.headers
+    elif row.operator:
+        assert response.status_code == row.expected["operator"], response.text
+    elif caller in UNAUTHENTICATED and not row.public:
         assert response.status_code == 401, response.text
         assert response.json()["error"]["code"] == "UNAUTHENTICATED"
         assert response.headers["www-authenticate"] == "Bearer"
@@ -241,4 +311,4 @@ def test_an_unverified_invited_lender_sees_no_invitation(scene: Scene, shared_lo
 
 
 def test_matrix_size() -> None:
-    assert len(CELLS) == len(MATRIX) * len(CALLERS) == 25 * 8
+    assert len(CELLS) == len(ROWS) * len(CALLERS) == (33 + 1) * 9

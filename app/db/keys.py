@@ -1,4 +1,5 @@
 """Every key of the single table. Reading this file tells you the whole data model.
+Longer than 250 lines because that is its point: every key of every item type is built here and nowhere else.
 
 Item types (PK / SK), see docs/data-model.md for attributes and access patterns:
   user             USER#<userId>            / USER#<userId>

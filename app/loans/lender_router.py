@@ -48,14 +48,24 @@ def pending(caller: VerifiedUser, db: Db, clock: ClockDep, limit: Annotated[Limi
     "/accept/{loanId}",
     operation_id="acceptInvitation",
     response_model=Acceptance,
-    summary="Accept an invitation with ACH details (atomic; activates the loan when fully funded)",
-    description=VERIFIED_ONLY + ANSWER_REFUSALS,
+    summary="Accept an invitation with a bank account (atomic; activates the loan when fully funded)",
+    description=VERIFIED_ONLY
+    + " The body holds exactly one of achDetails (registered as a bank account of the caller, pending verification "
+    "by micro-deposits, unless the caller already has one with these numbers) and bankAccountId (one of the caller's "
+    "accounts: 404 if it is not, 409 VERIFICATION_FAILED if it failed); both or neither: 422." + ANSWER_REFUSALS,
 )
 def accept(
     loan_id: LoanId, body: AcceptRequest, caller: VerifiedUser, db: Db, clock: ClockDep, keys: AchKeys, request: Request
 ) -> Acceptance:
     return lender_service.accept_invitation(
-        db=db, clock=clock, keys=keys, lender=caller, loan_id=loan_id, details=body.ach_details, request_id=request_id_of(request)
+        db=db,
+        clock=clock,
+        keys=keys,
+        lender=caller,
+        loan_id=loan_id,
+        details=body.ach_details,
+        bank_account_id=body.bank_account_id,
+        request_id=request_id_of(request),
     )
 
 

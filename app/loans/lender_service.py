@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
-from app.clock import Clock, iso
+from app.clock import Clock, iso, uuid7
 from app.loans import repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
 from app.loans.records import LoanRecord, effective_status, is_loan_id
 from app.loans.schemas import Acceptance, AchDetails, Declined, InvitationPage, LoanPage, LoanStatus
-from app.payments import sealing
+from app.loans.transitions import AccountBinding
+from app.payments import bank_accounts, sealing
 from app.payments.schemas import AchDetailsInput
 from app.retry import retry_on_lost_race
 from app.users import service as users_service
@@ -42,59 +43,75 @@ def _invited_record(db: Dynamo, *, loan_id: str, lender: Principal, now: datetim
 
 
 def accept_invitation(
-    *, db: Dynamo, clock: Clock, keys: sealing.DataKeySource, lender: Principal, loan_id: str, details: AchDetailsInput, request_id: str
+    *,
+    db: Dynamo,
+    clock: Clock,
+    keys: sealing.DataKeySource,
+    lender: Principal,
+    loan_id: str,
+    details: AchDetailsInput | None,
+    bank_account_id: str | None = None,
+    request_id: str,
 ) -> Acceptance:
-    """ONE transaction: participation accepted, fundedAmount += contribution, ACH stored, lender role held.
+    """ONE transaction: participation accepted with its bank account, fundedAmount += contribution, lender role held.
 
-    When this contribution completes the funding, the same transaction activates the loan (exactly
-    once: its condition is fundedAmount = amount - contribution on a pending loan).
+    The bank account is one of the lender's (`bank_account_id`, or the one with the numbers of `details`),
+    or, for new numbers, a new account pending verification with its micro-deposits, in the same
+    transaction. When this contribution completes the funding, the same transaction activates the loan
+    (exactly once: its condition is fundedAmount = amount - contribution on a pending loan).
     """
+    new_account_id = uuid7()
     sealed: Item | None = None
 
-    def attempt() -> tuple[LoanRecord, Decimal, bool]:
+    def attempt() -> tuple[LoanRecord, Decimal, bool, Item]:
         nonlocal sealed
         now = clock.now()
         record, invitation = _invited_record(db, loan_id=loan_id, lender=lender, now=now)
         at = iso(now)
-        if sealed is None:  # encrypt once, and only for a real invitation
+        if sealed is None and details is not None:  # encrypt once, and only for a real invitation
             sealed = sealing.seal(
                 keys=keys,
-                binding=sealing.Binding.ach_record(loan_id, lender.user_id),
+                binding=sealing.Binding.bank_account(lender.user_id, new_account_id),
                 routing_number=details.routing_number,
                 account_number=details.account_number,
             )
+        use = bank_accounts.account_for_acceptance(
+            db=db,
+            keys=keys,
+            lender=lender,
+            details=details,
+            bank_account_id=bank_account_id,
+            new_account_id=new_account_id,
+            sealed=sealed,
+            now=now,
+            request_id=request_id,
+        )
         contribution = Decimal(invitation["amount"])
         completes = contribution == Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
-        ach_item = repository.ach_item(
-            loan_id=loan_id,
-            lender_id=lender.user_id,
-            holder=details.account_holder_name,
-            account_type=details.account_type,
-            last4s=(sealing.last4(details.routing_number), sealing.last4(details.account_number)),
-            sealed=sealed,
-            at=at,
-        )
+        binding = AccountBinding(bank_account_id=use.account["bankAccountId"], first=use.first, rest=use.rest)
         actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=at, request_id=request_id)
         grant = users_service.lender_grant(user_id=lender.user_id, at=at)
-        repository.commit_acceptance(db, record, actor, ach_item=ach_item, lender_grant=grant, completes=completes)
-        return record, contribution, completes
+        repository.commit_acceptance(db, record, actor, account=binding, lender_grant=grant, completes=completes)
+        return record, contribution, completes, use.account
 
-    record, contribution, completes = retry_on_lost_race(attempt, turns=db.turns(loan_id))
+    record, contribution, completes, account = retry_on_lost_race(attempt, turns=db.turns(loan_id))
     logger.info("invitation accepted", extra={"request_id": request_id, "event": "invitation_accepted", "loan_id": loan_id})
     if completes:
         logger.info("loan activated", extra={"request_id": request_id, "event": "loan_activated", "loan_id": loan_id})
     funded, loan_status = _funding_after_acceptance(db, record, completes=completes)
+    public = bank_accounts.public(account)
     return Acceptance(
         loan_id=loan_id,
         status="accepted",
         amount=contribution,
         funded_amount=funded,
         loan_status=loan_status,
+        bank_account_id=public.bank_account_id,
         ach_details=AchDetails(
-            account_holder_name=details.account_holder_name,
-            account_type=details.account_type,
-            routing_number_last4=sealing.last4(details.routing_number),
-            account_number_last4=sealing.last4(details.account_number),
+            account_holder_name=public.account_holder_name,
+            account_type=public.account_type,
+            routing_number_last4=public.routing_number_last4,
+            account_number_last4=public.account_number_last4,
         ),
     )
 

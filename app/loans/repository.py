@@ -243,8 +243,8 @@ def _refusal(exc: TransactionCancelled, *, accepting: bool) -> DomainError:
         if invitation is None:
             return NotInvited()
         return AlreadyResponded() if invitation.get("status") in ("accepted", "declined") else LoanNotPending()
-    if accepting and exc.failed(transitions.ACH):
-        return AlreadyResponded()
+    if accepting and exc.failed(transitions.ACCOUNT):
+        return LostRace()  # the bank account failed or closed meanwhile (or its lock moved): decide again
     if accepting and exc.failed(transitions.USER):
         return Unauthenticated("The account no longer exists")
     if exc.failed(transitions.LOAN):
@@ -262,9 +262,11 @@ def _cancel_refusal(exc: TransactionCancelled) -> DomainError:
     return LostRace()
 
 
-def commit_acceptance(db: Dynamo, record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Operation, completes: bool) -> None:
-    """Participation accepted, funding grown, ACH stored, lender role held (and the loan activated if `completes`)."""
-    operations = transitions.accept(record, actor, ach_item=ach_item, lender_grant=lender_grant, completes=completes)
+def commit_acceptance(
+    db: Dynamo, record: LoanRecord, actor: Actor, *, account: transitions.AccountBinding, lender_grant: Operation, completes: bool
+) -> None:
+    """Participation accepted with its bank account, funding grown, lender role held (and the loan activated if `completes`)."""
+    operations = transitions.accept(record, actor, account=account, lender_grant=lender_grant, completes=completes)
     commit(db, operations, refusal=lambda exc: _refusal(exc, accepting=True))
 
 

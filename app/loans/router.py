@@ -13,6 +13,7 @@ from app.loans import creation_service, funding_service, service
 from app.loans.dependencies import LoanId
 from app.loans.quota import DailyLimits
 from app.loans.schemas import Loan, LoanCreate, LoanEventPage, LoanPage, LoanStatus
+from app.payments.schemas import PaymentPage
 from app.routing import JsonRoute
 from app.schemas import Limit
 
@@ -99,6 +100,19 @@ def loan_events(
     loan_id: LoanId, caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
 ) -> LoanEventPage:
     return service.loan_events(db=db, caller=caller, loan_id=loan_id, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/{loanId}/payments",
+    operation_id="listLoanPayments",
+    response_model=PaymentPage,
+    summary="The loan's ACH payments, newest first",
+    description="The borrower sees every payment of the loan; a lender who accepted sees only their own; anyone else 404.",
+)
+def loan_payments(
+    loan_id: LoanId, caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None
+) -> PaymentPage:
+    return service.loan_payments(db=db, caller=caller, loan_id=loan_id, limit=limit, cursor=cursor)
 
 
 @router.post(

@@ -156,7 +156,19 @@ class Invitation(CamelModel):
 
 
 class AcceptRequest(StrictInput):
-    ach_details: AchDetailsInput
+    """Exactly one of the two: the account's details (registered as a bank account of the lender, pending
+    verification, unless they already have one with these numbers) or one of the lender's bank accounts."""
+
+    ach_details: AchDetailsInput | None = None
+    bank_account_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="One of the caller's bank accounts, not failed or closed"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AcceptRequest:
+        if (self.ach_details is None) == (self.bank_account_id is None):
+            raise ValueError("give exactly one of achDetails and bankAccountId")
+        return self
 
 
 class AchDetails(CamelModel):
@@ -172,6 +184,7 @@ class Acceptance(CamelModel):
     amount: Amount
     funded_amount: Amount
     loan_status: LoanStatus
+    bank_account_id: str = Field(description="The lender's bank account the contribution is debited from")
     ach_details: AchDetails
 
 

@@ -23,6 +23,8 @@ from app.loans.records import (
 )
 from app.loans.repository import Actor, LenderFigures, Servicing
 from app.loans.schemas import Loan, LoanEventPage, LoanPage, LoanStatus, NextPayment
+from app.payments import bank_accounts
+from app.payments.schemas import PaymentPage
 from app.retry import retry_on_lost_race
 from app.servicing.schedule import latest_activation_already_due
 from app.users import service as users_service
@@ -99,6 +101,17 @@ def loan_events(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, curs
         raise LoanNotFound()
     page = repository.event_page(db, loan_id=loan_id, caller_id=caller.user_id, limit=limit, cursor=cursor)
     return LoanEventPage(items=[views.event_public(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+def loan_payments(*, db: Dynamo, caller: Principal, loan_id: str, limit: int, cursor: str | None) -> PaymentPage:
+    """The borrower sees every payment of the loan; a lender who accepted, only their own; anyone else 404."""
+    record = visible_record(db, loan_id=loan_id, caller=caller)
+    is_borrower = record.borrower_id == caller.user_id
+    invitation = record.invitation_of(caller.email)
+    if not is_borrower and (invitation is None or invitation.get("status") != "accepted"):
+        raise LoanNotFound()
+    owner = None if is_borrower else caller.user_id
+    return bank_accounts.loan_payments(db=db, loan_id=loan_id, caller_id=caller.user_id, owner_id=owner, limit=limit, cursor=cursor)
 
 
 def cancel_loan(*, db: Dynamo, clock: Clock, borrower: Principal, loan_id: str, request_id: str, verified_invitees: bool = False) -> Loan:

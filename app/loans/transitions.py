@@ -23,8 +23,18 @@ from app.loans.records import DEFAULT_FUNDING_DAYS, LoanRecord
 NOT_EXISTS = NEW_ITEM
 EXISTS = EXISTING_ITEM
 
-# Positions in the accept/decline transaction (the lender-role grant is at USER in an acceptance).
-INVITATION, LOAN, ACH, USER = 0, 1, 2, 3
+# Positions in the accept/decline transaction (in an acceptance: the bank account's first operation at ACCOUNT,
+# the lender-role grant at USER).
+INVITATION, LOAN, ACCOUNT, USER = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class AccountBinding:
+    """The lender's bank account in an acceptance: its id, the operation at ACCOUNT, and any others it needs."""
+
+    bank_account_id: str
+    first: Operation
+    rest: list[Operation]
 
 
 @dataclass(frozen=True)
@@ -69,15 +79,20 @@ def _participant_update(index: int, status: str, actor: Actor) -> tuple[str, dic
     return text, {"#pstatus": "status"}, {":pstatus": status, ":lenderId": actor.user_id, ":at": actor.at}
 
 
-def _respond(record: LoanRecord, actor: Actor, status: str, loan_status: str = "pending") -> Operation:
-    """The caller's invitation invited -> `status`, only while it is still invited on a pending loan."""
+def _respond(record: LoanRecord, actor: Actor, status: str, loan_status: str = "pending", bank_account_id: str | None = None) -> Operation:
+    """The caller's invitation invited -> `status` (accepted: with the bank account it pays from), only while it is
+    still invited on a pending loan."""
     loan_id = record.loan["loanId"]
+    values = {":status": status, ":lenderId": actor.user_id, ":at": actor.at, ":newLoanStatus": loan_status}
+    account = ""
+    if bank_account_id is not None:
+        account, values[":bankAccountId"] = ", bankAccountId = :bankAccountId", bank_account_id
     return tx_update(
         invitation_key(loan_id, actor.email),
         Expression(
-            "SET #status = :status, lenderId = :lenderId, respondedAt = :at, loanStatus = :newLoanStatus",
+            f"SET #status = :status, lenderId = :lenderId, respondedAt = :at, loanStatus = :newLoanStatus{account}",
             names={"#status": "status"},
-            values={":status": status, ":lenderId": actor.user_id, ":at": actor.at, ":newLoanStatus": loan_status},
+            values=values,
         ),
         Expression(
             "#status = :invited AND loanStatus = :pending",
@@ -115,7 +130,7 @@ def _invitation_of(record: LoanRecord, actor: Actor) -> Item:
     return invitation
 
 
-def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Operation, completes: bool) -> list[Operation]:
+def accept(record: LoanRecord, actor: Actor, *, account: AccountBinding, lender_grant: Operation, completes: bool) -> list[Operation]:
     """Accept as one transaction; `completes` = this contribution is exactly what is left to fund.
 
     The loan update's condition is arithmetic on the stored fundedAmount, not on what we read:
@@ -143,9 +158,9 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
         update += f", #status = :active, activatedAt = :at, {REMINDER_KEYS}"
         values.update({":active": "active", **_reminder_values(loan_id, actor)})
     ops = [
-        _respond(record, actor, "accepted", "active" if completes else "pending"),
+        _respond(record, actor, "accepted", "active" if completes else "pending", bank_account_id=account.bank_account_id),
         tx_update(loan_key(loan_id, record.borrower_id), Expression(update + " ADD version :one", names, values), Expression(condition)),
-        tx_put(ach_item, NOT_EXISTS),
+        account.first,
         lender_grant,
     ]
     figures = {"fundedAmount": funded + contribution, "loanAmount": Decimal(loan["amount"]), "completesFunding": completes}
@@ -154,7 +169,7 @@ def accept(record: LoanRecord, actor: Actor, *, ach_item: Item, lender_grant: Op
         ops.extend(_set_loan_status_on_invitations(record, "active", skip=actor.email))
         events.append({"type": "activated", "amount": loan["amount"]})
     ids = [uuid7() for _ in events]
-    return ops + event_ops(loan_id, actor, ids, events)
+    return ops + event_ops(loan_id, actor, ids, events) + account.rest
 
 
 def decline(record: LoanRecord, actor: Actor) -> list[Operation]:

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, uuid7
-from app.db.expressions import NEW_ITEM, Expression, tx_put
+from app.db.expressions import NEW_ITEM, Expression, Operation, tx_put, tx_update
+from app.db.keys import bank_account_key
 from app.money.calendar import eastern_date
 from app.payments import items, repository, sealing
 from app.payments.errors import BankAccountInUse, BankAccountNotFound, DuplicateBankAccount, VerificationFailed, VerificationMismatch
-from app.payments.schemas import AchDetailsInput, BankAccount, BankAccountPage
+from app.payments.schemas import AchDetailsInput, BankAccount, BankAccountPage, PaymentPage
 from app.retry import retry_on_lost_race
 from app.users import service as users_service
 
@@ -119,9 +121,27 @@ def register_bank_account(
     return items.bank_account_public(account)
 
 
+def _micro_deposit_payments(account: Item, *, at: str, today: str) -> list[Item]:
+    """The account's two micro-deposit credits and the debit of their sum, due in the first file from `today`."""
+    amounts = [Decimal(str(value)) for value in account["microDeposits"]]
+    credits = [
+        items.new_payment(kind="verification", direction="credit", amount=value, account=account, loan_id=None, at=at, not_before=today)
+        for value in amounts
+    ]
+    debit = items.new_payment(
+        kind="verification", direction="debit", amount=sum(amounts, Decimal(0)), account=account, loan_id=None, at=at, not_before=today
+    )
+    return [*credits, debit]
+
+
 def bank_accounts(*, db: Dynamo, owner: Principal, limit: int, cursor: str | None) -> BankAccountPage:
     page = repository.bank_account_page(db, user_id=owner.user_id, limit=limit, cursor=cursor)
     return BankAccountPage(items=[items.bank_account_public(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+def public(account: Item) -> BankAccount:
+    """An account item as the API shows it (never its numbers)."""
+    return items.bank_account_public(account)
 
 
 def _own_account(db: Dynamo, *, owner: Principal, bank_account_id: str) -> Item:
@@ -198,3 +218,85 @@ def _unsent_micro_deposits(db: Dynamo, account: Item) -> list[Item]:
         db, loan_id=None, bank_account_id=account["bankAccountId"], caller=account["userId"], limit=100, cursor=None, where=where
     )
     return page.items
+
+
+def loan_payments(*, db: Dynamo, loan_id: str, caller_id: str, owner_id: str | None, limit: int, cursor: str | None) -> PaymentPage:
+    """A page of a loan's payments, newest first; with `owner_id`, only those to or from that user's accounts."""
+    where = Expression("ownerId = :owner", values={":owner": owner_id}) if owner_id else None
+    page = repository.payments_of_owner(db, loan_id=loan_id, bank_account_id="", caller=caller_id, limit=limit, cursor=cursor, where=where)
+    return PaymentPage(items=[items.payment_public(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+@dataclass(frozen=True)
+class AccountUse:
+    """The account an acceptance pays from, and the operations that bind it to the acceptance's transaction:
+    `first` (Put of a new account, or an Update that counts one more loan on a usable one: its condition fails
+    if the account failed or closed meanwhile) and `rest` (a new account's lock, event and micro-deposits)."""
+
+    account: Item
+    first: Operation
+    rest: list[Operation]
+
+
+USABLE = Expression(
+    "#status IN (:pending, :verified)", names={"#status": "status"}, values={":pending": "pending_verification", ":verified": "verified"}
+)
+
+
+def account_for_acceptance(
+    *,
+    db: Dynamo,
+    keys: sealing.DataKeySource,
+    lender: Principal,
+    details: AchDetailsInput | None,
+    bank_account_id: str | None,
+    new_account_id: str,
+    sealed: Item | None,
+    now: datetime,
+    request_id: str,
+) -> AccountUse:
+    """`bank_account_id`: one of the lender's accounts, not failed or closed. `details`: the lender's account with
+    these numbers if there is one, else a new one (pending verification, with its micro-deposits), id
+    `new_account_id`, numbers `sealed` under Binding.bank_account(lender, new_account_id)."""
+    if bank_account_id is not None:
+        account = _own_account(db, owner=lender, bank_account_id=bank_account_id)
+    else:
+        if details is None or sealed is None:
+            raise ValueError("an acceptance names an account or gives its details")
+        accounts = repository.bank_accounts_of(db, user_id=lender.user_id)
+        matching = [a for a in accounts if a["status"] != "closed" and _duplicate_of(keys, [a], details)]
+        if not matching:
+            return _new_account_use(
+                db, lender=lender, details=details, bank_account_id=new_account_id, sealed=sealed, now=now, request_id=request_id
+            )
+        account = matching[0]
+    if account["status"] == "failed" or verification_expired(account, now):
+        raise VerificationFailed()
+    update = Expression("SET loans = if_not_exists(loans, :zero) + :one", values={":zero": 0, ":one": 1})
+    return AccountUse(account=account, first=tx_update(bank_account_key(lender.user_id, account["bankAccountId"]), update, USABLE), rest=[])
+
+
+def _new_account_use(
+    db: Dynamo, *, lender: Principal, details: AchDetailsInput, bank_account_id: str, sealed: Item, now: datetime, request_id: str
+) -> AccountUse:
+    at = iso(now)
+    last4s = (sealing.last4(details.routing_number), sealing.last4(details.account_number))
+    _, lock = repository.numbers_lock(db, user_id=lender.user_id, last4s=last4s)
+    account = items.new_bank_account(
+        user_id=lender.user_id,
+        bank_account_id=bank_account_id,
+        holder=details.account_holder_name,
+        account_type=details.account_type,
+        last4s=last4s,
+        sealed=sealed,
+        micro_deposits=micro_deposits(),
+        at=at,
+        verify_by=iso(now + timedelta(days=VERIFICATION_DAYS)),
+    )
+    actor = items.Actor(actor_id=lender.user_id, at=at, request_id=request_id)
+    deposits = _micro_deposit_payments(account, at=at, today=eastern_date(now).isoformat())
+    account.update(openPayments=len(deposits), loans=1)
+    rest = [lock, items.account_event(account, actor, "bank_account_added")]
+    for payment in deposits:
+        rest.extend(items.scheduled(payment, actor, counted=False))
+    return AccountUse(account=account, first=tx_put(account, NEW_ITEM), rest=rest)

@@ -6,6 +6,8 @@ the payment in GSI2 to its status partition (ACHPAY#<status>), sorted by the dat
 status: when it may be sent (scheduled), when it settles (submitted), when it ended (the rest). A payment
 an outbound file holds sits in ACHCLAIM#<fileId> instead, so a crashed send finds its file's payments.
 A bank account counts its open payments (scheduled or submitted): it cannot be closed while one exists.
+Longer than 250 lines because every transition of a payment and of a bank account stands here side by side,
+so their conditions and the open-payment count they share can be read and compared in one place.
 """
 
 from __future__ import annotations

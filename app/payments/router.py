@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from app.auth.dependencies import CurrentUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db
 from app.errors import request_id_of
-from app.payments import bank_accounts
+from app.payments import bank_accounts, legacy
 from app.payments.dependencies import AchKeys
 from app.payments.schemas import BankAccount, BankAccountCreate, BankAccountPage, VerificationAmounts
 from app.routing import JsonRoute
@@ -44,8 +44,18 @@ def create_bank_account(
     response_model=BankAccountPage,
     summary="The caller's bank accounts that are not closed, newest first",
 )
-def list_bank_accounts(caller: CurrentUser, db: Db, limit: Annotated[Limit, Query()] = 20, cursor: Cursor = None) -> BankAccountPage:
-    return bank_accounts.bank_accounts(db=db, owner=caller, limit=limit, cursor=cursor)
+def list_bank_accounts(
+    caller: CurrentUser,
+    db: Db,
+    clock: ClockDep,
+    keys: AchKeys,
+    request: Request,
+    limit: Annotated[Limit, Query()] = 20,
+    cursor: Cursor = None,
+) -> BankAccountPage:
+    return legacy.bank_accounts_of_lender(
+        db=db, clock=clock, keys=keys, owner=caller, limit=limit, cursor=cursor, request_id=request_id_of(request)
+    )
 
 
 @router.post(

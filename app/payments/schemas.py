@@ -102,3 +102,49 @@ class PaymentPage(Page[Payment]):
 def amount_of(value: object) -> Decimal:
     """A stored amount (a DynamoDB number) as the Decimal it is."""
     return Decimal(str(value))
+
+
+class AchFile(CamelModel):
+    name: str
+    direction: Literal["outbound", "inbound"]
+    status: Literal["sent", "processed", "rejected"]
+    created_at: Timestamp
+    entries: int
+    debit_total: Amount
+    credit_total: Amount
+
+
+class AchFilePage(Page[AchFile]):
+    pass
+
+
+AchExceptionKind = Literal[
+    "unmatched_return",
+    "unmatched_change",
+    "late_return",
+    "return_refused",
+    "change_ignored",
+    "rejected_file",
+    "resent_file",
+    "no_file_id_modifier",
+]
+
+
+class AchException(CamelModel):
+    """Something the jobs could not settle alone, kept for operators (never an account number)."""
+
+    exception_id: str
+    kind: AchExceptionKind
+    detail: str
+    created_at: Timestamp
+    file_name: str | None = None
+    trace_number: str | None = None
+    original_trace: str | None = None
+    payment_id: str | None = None
+    return_code: str | None = None
+    change_code: str | None = None
+    amount: Amount | None = None
+
+
+class AchExceptionPage(Page[AchException]):
+    pass

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.db.client import ClientTimeouts
 from app.db.dynamo import Dynamo
-from app.db.keys import ach_key
+from app.db.keys import bank_account_key
 from app.db.kms import KmsKeyring, kms_client
 from app.errors import ServiceUnavailable
 from app.main import create_app
@@ -102,11 +102,12 @@ def test_an_acceptance_seals_with_a_kms_data_key(kms_app: FastAPI, kms_client_ap
 
     assert answer.status_code == 200, answer.text
     assert seen.answered == 1
-    item = kms_app.state.resources.db.get(ach_key(loan["loanId"], lender.user_id))
+    account_id = answer.json()["bankAccountId"]
+    item = kms_app.state.resources.db.get(bank_account_key(lender.user_id, account_id))
     assert item["keySource"] == "kms" and base64.b64decode(item["dataKey"]) == BLOB
     keys = ach.KmsDataKeys(KmsKeyring(kms, KEY_ID))
     with inject(kms, "Decrypt", response(200, {"KeyId": KEY_ID, "Plaintext": base64.b64encode(PLAINTEXT).decode()}, json_version="1.1")):
-        assert ach.unseal(keys=keys, binding=Binding.ach_record(loan["loanId"], lender.user_id), item=item)["routingNumber"] == "021000021"
+        assert ach.unseal(keys=keys, binding=Binding.bank_account(lender.user_id, account_id), item=item)["routingNumber"] == "021000021"
 
 
 def sealed_record(kms: Any) -> dict[str, Any]:

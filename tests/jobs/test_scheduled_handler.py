@@ -58,5 +58,5 @@ def test_an_unknown_job_raises(endpoint_url: str, table_name: str, tmp_path: Pat
 
 def test_run_job_refuses_a_name_it_does_not_have(db: Dynamo, clock: FakeClock, settings: Settings) -> None:
     for name in ("send-spam", None, ["expire-loans"]):
-        with pytest.raises(UnknownJob, match="known jobs: expire-loans"):
+        with pytest.raises(UnknownJob, match=r"known jobs: .*expire-loans"):
             run_job(name, db=db, clock=clock, settings=settings, request_id="unknown-job")

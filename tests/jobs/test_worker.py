@@ -59,7 +59,12 @@ def test_once_exits_1_when_a_job_fails(endpoint_url: str, table_name: str, tmp_p
     done = subprocess.run([PYTHON, "-m", "app.worker", "--once"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     failed = [line for line in lines(done.stdout) if line.get("event") == "job_failed"]
-    assert sorted(line["job"] for line in failed) == sorted(worker.JOBS) and all("exception" in line for line in failed)
+    # the ACH jobs that talk to the bank skip without the rail's settings (this environment has none) before any read
+    unconfigured = sorted(line["job"] for line in lines(done.stdout) if line.get("event") == "ach_not_configured")
+    assert unconfigured == ["ach_receive", "ach_send"]
+    assert sorted(line["job"] for line in failed) == sorted(set(worker.JOBS) - set(unconfigured)) and all(
+        "exception" in line for line in failed
+    )
     assert [line for line in lines(done.stdout) if line.get("event") == "stream_failed"], done.stdout
 
 

@@ -22,6 +22,7 @@ def test_accept_returns_the_acceptance_with_last4_only(client: TestClient, peopl
         "amount": Decimal("600.05"),
         "fundedAmount": Decimal("600.05"),
         "loanStatus": "pending",
+        "bankAccountId": response.json()["bankAccountId"],
         "achDetails": {
             "accountHolderName": "Grace Hopper",
             "accountType": "checking",
@@ -172,4 +173,4 @@ def test_accept_without_ach_details_is_422(client: TestClient, people: dict[str,
     response = client.put(f"/lender/accept/{loan['loanId']}", json={}, headers=people["lou"].headers)
 
     assert response.status_code == 422
-    assert fields_of(response) == ["achDetails"]
+    assert "exactly one of achDetails and bankAccountId" in response.json()["error"]["details"][0]["reason"]

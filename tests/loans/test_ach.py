@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from app.config import local_ach_key
 from app.db.dynamo import Dynamo
-from app.db.keys import ach_key
+from app.db.keys import bank_account_key
 from app.db.kms import KmsKeyring
 from app.errors import ServiceUnavailable
 from app.money.routing import valid_routing_number
@@ -42,10 +42,10 @@ def test_no_plaintext_account_or_routing_number_anywhere_in_the_table(db: Dynamo
     text = json.dumps(items)
 
     assert ROUTING not in text and ACCOUNT not in text
-    ach_items = [item for item in items if item["SK"]["S"].startswith("ACH#")]
-    assert len(ach_items) == 1
-    record = ach_items[0]
-    assert record["routingNumberLast4"]["S"] == ROUTING[-4:] and record["accountNumberLast4"]["S"] == ACCOUNT[-4:]
+    accounts = [item for item in items if item["SK"]["S"].startswith("BANK#")]  # the acceptance registered a bank account
+    assert len(accounts) == 1 and not [item for item in items if item["SK"]["S"].startswith("ACH#")]
+    record = accounts[0]
+    assert record["routingLast4"]["S"] == ROUTING[-4:] and record["accountLast4"]["S"] == ACCOUNT[-4:]
     assert "routingNumber" not in record and "accountNumber" not in record
 
 
@@ -76,35 +76,37 @@ def test_numbers_never_reach_the_logs(client: TestClient, app: FastAPI, caplog: 
     assert ROUTING not in logged and "267084132" not in logged and ACCOUNT not in logged
 
 
-def test_the_sealed_numbers_open_only_for_their_loan_and_lender(app: FastAPI, db: Dynamo, accepted: dict[str, Any]) -> None:
-    loan_id, lou, max_ = accepted["loan_id"], accepted["lou"], accepted["max"]
-    item = db.get(ach_key(loan_id, lou.user_id))
+def test_the_sealed_numbers_open_only_for_their_account_and_owner(app: FastAPI, db: Dynamo, accepted: dict[str, Any]) -> None:
+    lou, max_ = accepted["lou"], accepted["max"]
+    account_id = accepted["response"].json()["bankAccountId"]
+    item = db.get(bank_account_key(lou.user_id, account_id))
     assert item is not None
     key = local_ach_key(app.state.settings)
     assert key is not None
     keys = ach.LocalDataKeys(key)
 
-    assert ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, lou.user_id), item=item) == {
+    assert ach.unseal(keys=keys, binding=Binding.bank_account(lou.user_id, account_id), item=item) == {
         "routingNumber": ROUTING,
         "accountNumber": ACCOUNT,
     }
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, binding=Binding.ach_record("0190f3a1-0000-7000-8000-000000000000", lou.user_id), item=item)
+        ach.unseal(keys=keys, binding=Binding.bank_account(lou.user_id, "0190f3a1-0000-7000-8000-000000000000"), item=item)
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, max_.user_id), item=item)
+        ach.unseal(keys=keys, binding=Binding.bank_account(max_.user_id, account_id), item=item)
+    with pytest.raises(ach.AchDecryptionFailed):
+        ach.unseal(keys=keys, binding=Binding.ach_record(accepted["loan_id"], lou.user_id), item=item)
     swapped = {**item, "routingNumberCipher": item["accountNumberCipher"], "accountNumberCipher": item["routingNumberCipher"]}
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(keys=keys, binding=Binding.ach_record(loan_id, lou.user_id), item=swapped)
+        ach.unseal(keys=keys, binding=Binding.bank_account(lou.user_id, account_id), item=swapped)
 
 
 def test_another_key_cannot_open_the_numbers(db: Dynamo, accepted: dict[str, Any]) -> None:
-    item = db.get(ach_key(accepted["loan_id"], accepted["lou"].user_id))
+    account_id = accepted["response"].json()["bankAccountId"]
+    item = db.get(bank_account_key(accepted["lou"].user_id, account_id))
     assert item is not None
 
     with pytest.raises(ach.AchDecryptionFailed):
-        ach.unseal(
-            keys=ach.LocalDataKeys(b"\x01" * 32), binding=Binding.ach_record(accepted["loan_id"], accepted["lou"].user_id), item=item
-        )
+        ach.unseal(keys=ach.LocalDataKeys(b"\x01" * 32), binding=Binding.bank_account(accepted["lou"].user_id, account_id), item=item)
 
 
 def test_each_record_gets_a_fresh_nonce() -> None:

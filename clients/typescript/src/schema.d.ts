@@ -270,6 +270,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/loans/{loanId}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The loan's ACH payments, newest first
+         * @description The borrower sees every payment of the loan; a lender who accepted sees only their own; anyone else 404.
+         */
+        get: operations["listLoanPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/loans/{loanId}/close-funding": {
         parameters: {
             query?: never;
@@ -319,8 +339,8 @@ export interface paths {
         };
         get?: never;
         /**
-         * Accept an invitation with ACH details (atomic; activates the loan when fully funded)
-         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required). 409 ALREADY_RESPONDED: the caller already accepted or declined; 409 LOAN_NOT_PENDING: the loan is no longer pending, a withdrawn invitation included (the borrower closed funding while it was open).
+         * Accept an invitation with a bank account (atomic; activates the loan when fully funded)
+         * @description Only once the caller's email is verified (403 EMAIL_NOT_VERIFIED before, while verification is required). The body holds exactly one of achDetails (registered as a bank account of the caller, pending verification by micro-deposits, unless the caller already has one with these numbers) and bankAccountId (one of the caller's accounts: 404 if it is not, 409 VERIFICATION_FAILED if it failed); both or neither: 422. 409 ALREADY_RESPONDED: the caller already accepted or declined; 409 LOAN_NOT_PENDING: the loan is no longer pending, a withdrawn invitation included (the borrower closed funding while it was open).
          */
         put: operations["acceptInvitation"];
         post?: never;
@@ -436,23 +456,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bank-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's bank accounts that are not closed, newest first */
+        get: operations["listBankAccounts"];
+        put?: never;
+        /**
+         * Register a bank account; two micro-deposits and their offsetting debit go out in the next ACH file
+         * @description The numbers are encrypted before anything is stored and are never returned (only their last 4 digits). The account is pending_verification until its owner posts the two micro-deposit amounts to /verify. The same routing and account numbers as one of the caller's accounts that is not closed: 409 DUPLICATE_BANK_ACCOUNT.
+         */
+        post: operations["createBankAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bank-accounts/{bankAccountId}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the two micro-deposit amounts, in any order
+         * @description Right: the account becomes verified (posting again to a verified account answers it as it is). Wrong: 422 VERIFICATION_MISMATCH with attemptsLeft in its details; the third wrong pair fails the account. A failed account (three wrong pairs, 14 days unconfirmed, or a returned micro-deposit): 409 VERIFICATION_FAILED. Another user's account, a closed one or an unknown id: 404.
+         */
+        post: operations["verifyBankAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bank-accounts/{bankAccountId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Close a bank account (it leaves the list; its unsent micro-deposits are cancelled)
+         * @description 409 BANK_ACCOUNT_IN_USE while a payment on it is in flight (scheduled or submitted) or an active loan uses it.
+         */
+        delete: operations["deleteBankAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/ach/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Outbound files sent and inbound files processed or rejected, newest first (operators only) */
+        get: operations["listAchFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/ach/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments by status and kind (operators only)
+         * @description Newest first within a status (by the date that matters to it: when it may be sent, when it settles, when it ended). Without `status`, every status in turn: scheduled, submitted, returned, settled, cancelled. A payment an outbound file is holding at that moment is listed again once the file is sent.
+         */
+        get: operations["listAchPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/ach/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Unmatched return and change entries, late returns, rejected and re-sent files, newest first (operators only) */
+        get: operations["listAchExceptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
          * AcceptRequest
+         * @description Exactly one of the two: the account's details (registered as a bank account of the lender, pending
+         *     verification, unless they already have one with these numbers) or one of the lender's bank accounts.
          * @example {
          *       "achDetails": {
          *         "accountHolderName": "text",
          *         "routingNumber": "021000021",
-         *         "accountNumber": "text",
+         *         "accountNumber": "000123456789",
          *         "accountType": "checking"
-         *       }
+         *       },
+         *       "bankAccountId": "text"
          *     }
          */
         AcceptRequest: {
-            achDetails: components["schemas"]["AchDetailsInput"];
+            achDetails?: components["schemas"]["AchDetailsInput"] | null;
+            /**
+             * Bankaccountid
+             * @description One of the caller's bank accounts, not failed or closed
+             */
+            bankAccountId?: string | null;
         };
         /**
          * Acceptance
@@ -462,6 +605,7 @@ export interface components {
          *       "amount": 250.5,
          *       "fundedAmount": 250.5,
          *       "loanStatus": "pending",
+         *       "bankAccountId": "text",
          *       "achDetails": {
          *         "accountHolderName": "text",
          *         "accountType": "checking",
@@ -495,6 +639,11 @@ export interface components {
              * @enum {string}
              */
             loanStatus: "pending" | "active" | "cancelled" | "expired" | "repaid";
+            /**
+             * Bankaccountid
+             * @description The lender's bank account the contribution is debited from
+             */
+            bankAccountId: string;
             achDetails: components["schemas"]["AchDetails"];
         };
         /**
@@ -521,10 +670,11 @@ export interface components {
         };
         /**
          * AchDetailsInput
+         * @description A bank account's details as its owner types them; the numbers are sealed before anything is written.
          * @example {
          *       "accountHolderName": "text",
          *       "routingNumber": "021000021",
-         *       "accountNumber": "text",
+         *       "accountNumber": "000123456789",
          *       "accountType": "checking"
          *     }
          */
@@ -540,6 +690,7 @@ export interface components {
             /**
              * Accountnumber
              * @description 4..17 digits
+             * @example 000123456789
              */
             accountNumber: string;
             /**
@@ -547,6 +698,156 @@ export interface components {
              * @enum {string}
              */
             accountType: "checking" | "savings";
+        };
+        /**
+         * AchException
+         * @description Something the jobs could not settle alone, kept for operators (never an account number).
+         * @example {
+         *       "exceptionId": "text",
+         *       "kind": "unmatched_return",
+         *       "detail": "text",
+         *       "createdAt": "2026-11-22T09:30:00Z",
+         *       "fileName": "text",
+         *       "traceNumber": "text",
+         *       "originalTrace": "text",
+         *       "paymentId": "text",
+         *       "returnCode": "text",
+         *       "changeCode": "text",
+         *       "amount": 250.5
+         *     }
+         */
+        AchException: {
+            /** Exceptionid */
+            exceptionId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "unmatched_return" | "unmatched_change" | "late_return" | "return_refused" | "change_ignored" | "rejected_file" | "resent_file" | "no_file_id_modifier";
+            /** Detail */
+            detail: string;
+            /**
+             * Createdat
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            createdAt: string;
+            /** Filename */
+            fileName?: string | null;
+            /** Tracenumber */
+            traceNumber?: string | null;
+            /** Originaltrace */
+            originalTrace?: string | null;
+            /** Paymentid */
+            paymentId?: string | null;
+            /** Returncode */
+            returnCode?: string | null;
+            /** Changecode */
+            changeCode?: string | null;
+            /** Amount */
+            amount?: number | null;
+        };
+        /**
+         * AchExceptionPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "exceptionId": "text",
+         *           "kind": "unmatched_return",
+         *           "detail": "text",
+         *           "createdAt": "2026-11-22T09:30:00Z",
+         *           "fileName": "text",
+         *           "traceNumber": "text",
+         *           "originalTrace": "text",
+         *           "paymentId": "text",
+         *           "returnCode": "text",
+         *           "changeCode": "text",
+         *           "amount": 250.5
+         *         }
+         *       ],
+         *       "nextCursor": "text"
+         *     }
+         */
+        AchExceptionPage: {
+            /** Items */
+            items: components["schemas"]["AchException"][];
+            /**
+             * Nextcursor
+             * @description Opaque cursor for the next page; null on the last page
+             */
+            nextCursor: string | null;
+        };
+        /**
+         * AchFile
+         * @example {
+         *       "name": "text",
+         *       "direction": "outbound",
+         *       "status": "sent",
+         *       "createdAt": "2026-11-22T09:30:00Z",
+         *       "entries": 1,
+         *       "debitTotal": 250.5,
+         *       "creditTotal": 250.5
+         *     }
+         */
+        AchFile: {
+            /** Name */
+            name: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "outbound" | "inbound";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "sent" | "processed" | "rejected";
+            /**
+             * Createdat
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            createdAt: string;
+            /** Entries */
+            entries: number;
+            /**
+             * Debittotal
+             * @description Dollars, exact to the cent
+             * @example 250.5
+             */
+            debitTotal: number;
+            /**
+             * Credittotal
+             * @description Dollars, exact to the cent
+             * @example 250.5
+             */
+            creditTotal: number;
+        };
+        /**
+         * AchFilePage
+         * @example {
+         *       "items": [
+         *         {
+         *           "name": "text",
+         *           "direction": "outbound",
+         *           "status": "sent",
+         *           "createdAt": "2026-11-22T09:30:00Z",
+         *           "entries": 1,
+         *           "debitTotal": 250.5,
+         *           "creditTotal": 250.5
+         *         }
+         *       ],
+         *       "nextCursor": "text"
+         *     }
+         */
+        AchFilePage: {
+            /** Items */
+            items: components["schemas"]["AchFile"][];
+            /**
+             * Nextcursor
+             * @description Opaque cursor for the next page; null on the last page
+             */
+            nextCursor: string | null;
         };
         /**
          * AuthResponse
@@ -589,6 +890,109 @@ export interface components {
              */
             expiresIn: number;
             user: components["schemas"]["Profile"];
+        };
+        /**
+         * BankAccount
+         * @example {
+         *       "bankAccountId": "text",
+         *       "accountHolderName": "text",
+         *       "accountType": "checking",
+         *       "routingNumberLast4": "text",
+         *       "accountNumberLast4": "text",
+         *       "status": "pending_verification",
+         *       "verificationAttemptsLeft": 1,
+         *       "createdAt": "2026-11-22T09:30:00Z",
+         *       "verifiedAt": "2026-11-22T09:30:00Z"
+         *     }
+         */
+        BankAccount: {
+            /** Bankaccountid */
+            bankAccountId: string;
+            /** Accountholdername */
+            accountHolderName: string;
+            /**
+             * Accounttype
+             * @enum {string}
+             */
+            accountType: "checking" | "savings";
+            /** Routingnumberlast4 */
+            routingNumberLast4: string;
+            /** Accountnumberlast4 */
+            accountNumberLast4: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending_verification" | "verified" | "failed" | "closed";
+            /** Verificationattemptsleft */
+            verificationAttemptsLeft: number;
+            /**
+             * Createdat
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            createdAt: string;
+            /** Verifiedat */
+            verifiedAt: string | null;
+        };
+        /**
+         * BankAccountCreate
+         * @description POST /bank-accounts: the same fields and rules as an acceptance's achDetails.
+         * @example {
+         *       "accountHolderName": "text",
+         *       "routingNumber": "021000021",
+         *       "accountNumber": "000123456789",
+         *       "accountType": "checking"
+         *     }
+         */
+        BankAccountCreate: {
+            /** Accountholdername */
+            accountHolderName: string;
+            /**
+             * Routingnumber
+             * @description 9 digits: a Federal Reserve prefix (first two digits 01-12, 21-32, 61-72 or 80) and a valid ABA checksum (3, 7, 1 weights, sum divisible by 10); a number that fails either is refused (422 VALIDATION_ERROR)
+             * @example 021000021
+             */
+            routingNumber: string;
+            /**
+             * Accountnumber
+             * @description 4..17 digits
+             * @example 000123456789
+             */
+            accountNumber: string;
+            /**
+             * Accounttype
+             * @enum {string}
+             */
+            accountType: "checking" | "savings";
+        };
+        /**
+         * BankAccountPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "bankAccountId": "text",
+         *           "accountHolderName": "text",
+         *           "accountType": "checking",
+         *           "routingNumberLast4": "text",
+         *           "accountNumberLast4": "text",
+         *           "status": "pending_verification",
+         *           "verificationAttemptsLeft": 1,
+         *           "createdAt": "2026-11-22T09:30:00Z",
+         *           "verifiedAt": "2026-11-22T09:30:00Z"
+         *         }
+         *       ],
+         *       "nextCursor": "text"
+         *     }
+         */
+        BankAccountPage: {
+            /** Items */
+            items: components["schemas"]["BankAccount"][];
+            /**
+             * Nextcursor
+             * @description Opaque cursor for the next page; null on the last page
+             */
+            nextCursor: string | null;
         };
         /**
          * BorrowerStats
@@ -694,7 +1098,7 @@ export interface components {
          */
         Dashboard: {
             /** Roles */
-            roles: ("borrower" | "lender")[];
+            roles: ("borrower" | "lender" | "operator")[];
             borrower: components["schemas"]["BorrowerStats"];
             /** @description Present iff the user holds the lender role */
             lender: components["schemas"]["LenderStats"] | null;
@@ -1523,6 +1927,118 @@ export interface components {
             outstandingPrincipal?: number | null;
         };
         /**
+         * Payment
+         * @example {
+         *       "paymentId": "text",
+         *       "loanId": "text",
+         *       "kind": "verification",
+         *       "direction": "debit",
+         *       "amount": 250.5,
+         *       "bankAccountId": "text",
+         *       "status": "scheduled",
+         *       "effectiveDate": "text",
+         *       "traceNumber": "text",
+         *       "returnCode": "text",
+         *       "attempt": 1,
+         *       "createdAt": "2026-11-22T09:30:00Z",
+         *       "submittedAt": "2026-11-22T09:30:00Z",
+         *       "settledAt": "2026-11-22T09:30:00Z",
+         *       "returnedAt": "2026-11-22T09:30:00Z"
+         *     }
+         */
+        Payment: {
+            /** Paymentid */
+            paymentId: string;
+            /** Loanid */
+            loanId: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "verification" | "funding" | "disbursement" | "collection" | "payout" | "refund";
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "debit" | "credit";
+            /**
+             * Amount
+             * @description Dollars, exact to the cent
+             * @example 250.5
+             */
+            amount: number;
+            /** Bankaccountid */
+            bankAccountId: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "scheduled" | "submitted" | "settled" | "returned" | "cancelled";
+            /**
+             * Effectivedate
+             * @description YYYY-MM-DD: the banking day the entry takes effect, once submitted
+             */
+            effectiveDate: string | null;
+            /**
+             * Tracenumber
+             * @description 15 digits: the ODFI routing's first 8 digits and a 7-digit sequence
+             */
+            traceNumber: string | null;
+            /**
+             * Returncode
+             * @description R01..R85 once returned
+             */
+            returnCode: string | null;
+            /** Attempt */
+            attempt: number;
+            /**
+             * Createdat
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            createdAt: string;
+            /** Submittedat */
+            submittedAt: string | null;
+            /** Settledat */
+            settledAt: string | null;
+            /** Returnedat */
+            returnedAt: string | null;
+        };
+        /**
+         * PaymentPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "paymentId": "text",
+         *           "loanId": "text",
+         *           "kind": "verification",
+         *           "direction": "debit",
+         *           "amount": 250.5,
+         *           "bankAccountId": "text",
+         *           "status": "scheduled",
+         *           "effectiveDate": "text",
+         *           "traceNumber": "text",
+         *           "returnCode": "text",
+         *           "attempt": 1,
+         *           "createdAt": "2026-11-22T09:30:00Z",
+         *           "submittedAt": "2026-11-22T09:30:00Z",
+         *           "settledAt": "2026-11-22T09:30:00Z",
+         *           "returnedAt": "2026-11-22T09:30:00Z"
+         *         }
+         *       ],
+         *       "nextCursor": "text"
+         *     }
+         */
+        PaymentPage: {
+            /** Items */
+            items: components["schemas"]["Payment"][];
+            /**
+             * Nextcursor
+             * @description Opaque cursor for the next page; null on the last page
+             */
+            nextCursor: string | null;
+        };
+        /**
          * Payoff
          * @description What repays the loan in full today (no daily proration).
          * @example {
@@ -1592,7 +2108,7 @@ export interface components {
              * Roles
              * @description Sorted; always contains borrower
              */
-            roles: ("borrower" | "lender")[];
+            roles: ("borrower" | "lender" | "operator")[];
             /**
              * Createdat
              * Format: date-time
@@ -2002,6 +2518,21 @@ export interface components {
              * @example 250.5
              */
             amount: number;
+        };
+        /**
+         * VerificationAmounts
+         * @example {
+         *       "amounts": [
+         *         250.5
+         *       ]
+         *     }
+         */
+        VerificationAmounts: {
+            /**
+             * Amounts
+             * @description The two micro-deposits, in any order
+             */
+            amounts: number[];
         };
         /**
          * VerificationSent
@@ -3860,6 +4391,118 @@ export interface operations {
             };
         };
     };
+    listLoanPayments: {
+        parameters: {
+            query?: {
+                /** @description Page size (1..100) */
+                limit?: number;
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The loan's id */
+                loanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentPage"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
     closeFunding: {
         parameters: {
             query?: never;
@@ -4201,7 +4844,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request conflicts with the current state: CONFLICT, ALREADY_RESPONDED, LOAN_NOT_PENDING */
+            /** @description The request conflicts with the current state: CONFLICT, ALREADY_RESPONDED, LOAN_NOT_PENDING, VERIFICATION_FAILED */
             409: {
                 headers: {
                     /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
@@ -4214,7 +4857,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code?: "CONFLICT" | "ALREADY_RESPONDED" | "LOAN_NOT_PENDING";
+                            code?: "CONFLICT" | "ALREADY_RESPONDED" | "LOAN_NOT_PENDING" | "VERIFICATION_FAILED";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
@@ -5163,6 +5806,856 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code?: "LOAN_NOT_ACTIVE" | "CONFLICT";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    listBankAccounts: {
+        parameters: {
+            query?: {
+                /** @description Page size (1..100) */
+                limit?: number;
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankAccountPage"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    createBankAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BankAccountCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankAccount"];
+                };
+            };
+            /** @description Malformed JSON, duplicate keys, or a body that is not application/json: BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "BAD_REQUEST";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: CONFLICT, DUPLICATE_BANK_ACCOUNT */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "CONFLICT" | "DUPLICATE_BANK_ACCOUNT";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Request body over 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    verifyBankAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The bank account's id */
+                bankAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationAmounts"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankAccount"];
+                };
+            };
+            /** @description Malformed JSON, duplicate keys, or a body that is not application/json: BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "BAD_REQUEST";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: CONFLICT, VERIFICATION_FAILED */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "CONFLICT" | "VERIFICATION_FAILED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Request body over 64 KiB: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR, VERIFICATION_MISMATCH */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR" | "VERIFICATION_MISMATCH";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    deleteBankAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The bank account's id */
+                bankAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired credentials, or a valid token whose account no longer exists: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The caller may not do this: EMAIL_NOT_VERIFIED */
+            403: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "EMAIL_NOT_VERIFIED";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description The request conflicts with the current state: BANK_ACCOUNT_IN_USE, CONFLICT */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "BANK_ACCOUNT_IN_USE" | "CONFLICT";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    listAchFiles: {
+        parameters: {
+            query?: {
+                /** @description Page size (1..100) */
+                limit?: number;
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AchFilePage"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    listAchPayments: {
+        parameters: {
+            query?: {
+                /** @description Only payments in this status */
+                status?: ("scheduled" | "submitted" | "settled" | "returned" | "cancelled") | null;
+                /** @description Only payments of this kind */
+                kind?: ("verification" | "funding" | "disbursement" | "collection" | "payout" | "refund") | null;
+                /** @description Page size (1..100) */
+                limit?: number;
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentPage"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Invalid request (details name each field), or a business rule: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description Internal error (no internals disclosed): INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry later: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "SERVICE_UNAVAILABLE";
+                        } & components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+    };
+    listAchExceptions: {
+        parameters: {
+            query?: {
+                /** @description Page size (1..100) */
+                limit?: number;
+                /** @description The nextCursor of the previous page of this same list, as the API returned it to this same caller: an opaque, encrypted token bound to the caller and the query. A cursor edited, taken from another caller or another list, or issued before cursors were sealed (an older format: restart from the first page) is refused (422 VALIDATION_ERROR on cursor) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AchExceptionPage"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-ID when it was sane (1..128 of A-Z a-z 0-9 . _ : -), else a generated UUID */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
                         } & components["schemas"]["ErrorBody"];
                     };
                 };
