@@ -67,7 +67,7 @@ if [ -z "${ACH_SFTP_HOST:-}" ]; then
   # The bank's stand-in: a real SFTP server on loopback (tools/sftp/server.py), and the rail's settings for it.
   sftp_port="${SFTP_LOCAL_PORT:-2222}"
   export ACH_ODFI_ROUTING="${ACH_ODFI_ROUTING:-091000019}" ACH_COMPANY_ID="${ACH_COMPANY_ID:-1234567890}"
-  export ACH_COMPANY_NAME="${ACH_COMPANY_NAME:-LENDING DEV}"
+  export ACH_COMPANY_NAME="${ACH_COMPANY_NAME:-LENDING DEV}" ACH_ARCHIVE_DIR="${ACH_ARCHIVE_DIR:-.local/ach-archive}"
   export ACH_SFTP_HOST=127.0.0.1 ACH_SFTP_PORT="$sftp_port" ACH_SFTP_USERNAME=lending ACH_SFTP_PASSWORD=dev-only-sftp-password
   python scripts/sftp_local.py run --root .local/sftp --port "$sftp_port" --username "$ACH_SFTP_USERNAME" --password "$ACH_SFTP_PASSWORD" &
   sftp_pid=$!
