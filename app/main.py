@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db.dynamo import Dynamo
 from app.errors import install_error_handlers
 from app.idempotency import REPLAYED_HEADER
+from app.loans import service as loans_service
 from app.middleware import CorsPolicy, EnvelopeCORSMiddleware, RequestContextMiddleware
 from app.observability import configure_logging
 from app.openapi import install_openapi
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = state.clock
     app.state.resources = state
+    app.state.account_usage = loans_service.bank_account_in_use  # DELETE /bank-accounts asks the loans domain
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -49,13 +49,14 @@ def wait_until_ready(port: int, timeout: float = 30.0, process: subprocess.Popen
 
 
 def command(*, root: Path, port: int, username: str, password: str, host_key: Path | None = None, **extra: str | None) -> list[str]:
-    """The server's command line; `extra` adds options by name (authorized_keys=..., fault=...)."""
-    line = [sys.executable, str(SERVER), "--root", str(root), "--port", str(port), "--username", username, "--password", password]
+    """The server's command line; `extra` adds options by name (authorized_keys=..., fault=...). Values are joined to
+    their option with "=", so one that starts with "-" (a random password can) is never read as an option."""
+    line = [sys.executable, str(SERVER), f"--root={root}", f"--port={port}", f"--username={username}", f"--password={password}"]
     if host_key is not None:
-        line += ["--host-key", str(host_key)]
+        line.append(f"--host-key={host_key}")
     for name, value in extra.items():
         if value is not None:
-            line += [f"--{name.replace('_', '-')}", value]
+            line.append(f"--{name.replace('_', '-')}={value}")
     return line
 
 

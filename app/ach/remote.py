@@ -49,6 +49,14 @@ class RemoteFileMissing(BankUnreachable):
     """The named file (or its folder) is not on the server, e.g. already moved by an earlier run."""
 
 
+class UploadNotRenamed(BankUnreachable):
+    """An upload failed before its rename: the final name never held this content (the bank cannot have it)."""
+
+
+class FolderMissingBeforeRename(RemoteFileMissing, UploadNotRenamed):
+    """An upload's folder is not there: nothing was written, certainly not under the final name."""
+
+
 class RemoteFileExists(Exception):
     """An upload's final name is already taken on the server: nothing was replaced."""
 
@@ -73,7 +81,7 @@ def is_listed(name: str) -> bool:
 def ensure_complete(name: str, written: int | None, expected: int) -> None:
     """The size the server reports for an upload's temporary file must be the content's: else no rename."""
     if written != expected:
-        raise BankUnreachable(f"upload of {name}: the server holds {written} of {expected} bytes; not renamed")
+        raise UploadNotRenamed(f"upload of {name}: the server holds {written} of {expected} bytes; not renamed")
 
 
 def copy_name(name: str, copy: int) -> str:

@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.ach.remote import (
     BankUnreachable,
+    FolderMissingBeforeRename,
     InboundFolder,
     RemoteFile,
     RemoteFileExists,
     RemoteFileMissing,
     SftpTarget,
+    UploadNotRenamed,
     check_name,
     copy_name,
     ensure_complete,
@@ -82,8 +84,15 @@ class BankSession:
             raise RemoteFileExists(f"{name} is already in the outbound folder")
         temp = join(self.target.outbound_dir, f".{name}.{secrets.token_hex(4)}.part")
         try:
-            self._step("write", _write_new(self._sftp, temp, content))
-            ensure_complete(name, self._step("stat", self._sftp.stat(temp)).size, len(content))
+            try:
+                self._step("write", _write_new(self._sftp, temp, content))
+                ensure_complete(name, self._step("stat", self._sftp.stat(temp)).size, len(content))
+            except UploadNotRenamed:
+                raise
+            except RemoteFileMissing as exc:
+                raise FolderMissingBeforeRename(str(exc)) from exc
+            except BankUnreachable as exc:
+                raise UploadNotRenamed(str(exc)) from exc
             self._step("rename", _rename_keeping(self._sftp, temp, final, name))
         except BaseException:
             with suppress(BankUnreachable):  # the connection may be gone: the bank ignores dot-files anyway
@@ -97,6 +106,10 @@ class BankSession:
     def list_outbound(self) -> list[RemoteFile]:
         """Our files in the outbound folder (not yet collected by the bank), by name; temporary files left out."""
         return self._step("list", _regular_files(self._sftp, self.target.outbound_dir))
+
+    def read_outbound(self, name: str) -> bytes:
+        """The whole content of one of our files still in the outbound folder (to tell ours from another's)."""
+        return self._step("read", _read(self._sftp, join(self.target.outbound_dir, check_name(name))))
 
     def read_inbound(self, name: str) -> bytes:
         """The whole content of one inbound file."""

@@ -148,6 +148,17 @@ def invitations_of(*, db: Dynamo, email: str) -> list[Item]:
     return repository.invitations_of(db, email=email)
 
 
+def bank_account_in_use(*, db: Dynamo, owner: Principal, bank_account_id: str) -> bool:
+    """Whether a loan still pending or active pays from or to this account of `owner`: an acceptance made with it
+    (the invitation names it). One Query of the owner's invitations (GSI1 INVITE#<email>)."""
+    return any(
+        invitation.get("status") == "accepted"
+        and invitation.get("bankAccountId") == bank_account_id
+        and invitation.get("loanStatus") in ("pending", "active")
+        for invitation in repository.invitations_of(db, email=owner.email)
+    )
+
+
 def loan_for_servicing(*, db: Dynamo, caller: Principal, loan_id: str) -> tuple[LoanRecord, bool]:
     """The loan partition and whether the caller borrows it; the borrower and the lenders who accepted only (404 otherwise)."""
     record = repository.read_loan(db, loan_id=loan_id) if is_loan_id(loan_id) else None

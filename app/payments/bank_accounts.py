@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,8 +21,9 @@ from typing import TYPE_CHECKING
 
 from app.auth.tokens import Principal
 from app.clock import Clock, iso, uuid7
-from app.db.expressions import NEW_ITEM, Expression, Operation, tx_put, tx_update
-from app.db.keys import bank_account_key
+from app.db.expressions import NEW_ITEM, Expression, Operation, tx_check, tx_put
+from app.db.keys import bank_account_key, payment_key, payment_owner
+from app.errors import LostRace
 from app.money.calendar import eastern_date
 from app.payments import items, repository, sealing
 from app.payments.errors import BankAccountInUse, BankAccountNotFound, DuplicateBankAccount, VerificationFailed, VerificationMismatch
@@ -171,14 +173,15 @@ def verify_bank_account(
             return account, None
         if account["status"] == "failed":
             raise VerificationFailed()
+        proof = users_service.account_exists(user_id=owner.user_id)
         if verification_expired(account, now):
-            repository.commit_change(db, items.failed(account, actor, reason="not_verified_in_time"))
+            repository.commit_change(db, items.failed(account, actor, reason="not_verified_in_time"), caller_check=proof)
             raise VerificationFailed()
         expected = sorted(Decimal(str(value)) for value in account.get("microDeposits", []))
         if expected and sorted(amounts) == expected:
-            repository.commit_change(db, items.verified(account, actor))
+            repository.commit_change(db, items.verified(account, actor), caller_check=proof)
             return {**account, "status": "verified", "verifiedAt": actor.at}, None
-        repository.commit_change(db, items.verification_missed(account, actor))
+        repository.commit_change(db, items.verification_missed(account, actor), caller_check=proof)
         return account, int(account.get("attemptsLeft", items.VERIFICATION_ATTEMPTS)) - 1
 
     account, attempts_left = retry_on_lost_race(attempt, turns=db.turns(owner.user_id))
@@ -190,34 +193,42 @@ def verify_bank_account(
     return items.bank_account_public(account)
 
 
-def close_bank_account(*, db: Dynamo, clock: Clock, owner: Principal, bank_account_id: str, request_id: str) -> None:
-    """Closed (and out of every list) unless a payment is in flight on it; its unsent micro-deposits are cancelled."""
+def close_bank_account(
+    *, db: Dynamo, clock: Clock, owner: Principal, bank_account_id: str, in_use: Callable[..., bool], request_id: str
+) -> None:
+    """Closed (and out of every list) unless a payment is in flight on it or a pending or active loan uses it
+    (`in_use`, the loans domain's answer); its unsent micro-deposits are cancelled in the same transaction."""
 
     def attempt() -> None:
         now = clock.now()
         account = _own_account(db, owner=owner, bank_account_id=bank_account_id)
         actor = items.Actor(actor_id=owner.user_id, at=iso(now), request_id=request_id)
         unsent = _unsent_micro_deposits(db, account)
-        if int(account.get("openPayments", 0)) > len(unsent):
+        if int(account.get("openPayments", 0)) > len(unsent) or in_use(db=db, owner=owner, bank_account_id=bank_account_id):
+            if repository.bank_account(db, user_id=owner.user_id, bank_account_id=bank_account_id) != account:
+                raise LostRace()  # it changed while we looked (closed by a concurrent request?): decide again
             raise BankAccountInUse()
         operations = items.closed(account, actor, cancelled=len(unsent))
         for payment in unsent:
             operations.extend(items.cancelled(payment, actor, reason="account_closed", counted=False))
-        repository.commit_change(db, operations)
+        repository.commit_change(db, operations, caller_check=users_service.account_exists(user_id=owner.user_id))
 
     retry_on_lost_race(attempt, turns=db.turns(owner.user_id))
     logger.info("bank account closed", extra={"request_id": request_id, "event": "bank_account_closed", "bank_account_id": bank_account_id})
 
 
 def _unsent_micro_deposits(db: Dynamo, account: Item) -> list[Item]:
-    """The account's micro-deposits still waiting for a file (no file holds them yet)."""
-    where = Expression(
-        "#status = :scheduled AND attribute_not_exists(fileId)", names={"#status": "status"}, values={":scheduled": "scheduled"}
-    )
-    page = repository.payments_of_owner(
-        db, loan_id=None, bank_account_id=account["bankAccountId"], caller=account["userId"], limit=100, cursor=None, where=where
-    )
-    return page.items
+    """The account's micro-deposits still waiting for a file (no file holds them yet): a consistent BatchGetItem of
+    the payments the account names (an account from before it named them: a Query of GSI1 PAYS#BANK#<id>)."""
+    ids = account.get("microDepositIds")
+    if ids is not None:
+        owner = payment_owner(loan_id=None, bank_account_id=account["bankAccountId"])
+        deposits = db.batch_get([payment_key(payment_id, owner) for payment_id in ids], consistent=True)
+    else:
+        deposits = repository.payments_of_owner(
+            db, loan_id=None, bank_account_id=account["bankAccountId"], caller=account["userId"], limit=100, cursor=None
+        ).items
+    return [payment for payment in deposits if payment["status"] == "scheduled" and "fileId" not in payment]
 
 
 def loan_payments(*, db: Dynamo, loan_id: str, caller_id: str, owner_id: str | None, limit: int, cursor: str | None) -> PaymentPage:
@@ -230,8 +241,8 @@ def loan_payments(*, db: Dynamo, loan_id: str, caller_id: str, owner_id: str | N
 @dataclass(frozen=True)
 class AccountUse:
     """The account an acceptance pays from, and the operations that bind it to the acceptance's transaction:
-    `first` (Put of a new account, or an Update that counts one more loan on a usable one: its condition fails
-    if the account failed or closed meanwhile) and `rest` (a new account's lock, event and micro-deposits)."""
+    `first` (Put of a new account, or a ConditionCheck that the account is still usable: it fails if the account
+    failed or closed meanwhile) and `rest` (a new account's lock, event and micro-deposits)."""
 
     account: Item
     first: Operation
@@ -272,8 +283,7 @@ def account_for_acceptance(
         account = matching[0]
     if account["status"] == "failed" or verification_expired(account, now):
         raise VerificationFailed()
-    update = Expression("SET loans = if_not_exists(loans, :zero) + :one", values={":zero": 0, ":one": 1})
-    return AccountUse(account=account, first=tx_update(bank_account_key(lender.user_id, account["bankAccountId"]), update, USABLE), rest=[])
+    return AccountUse(account=account, first=tx_check(bank_account_key(lender.user_id, account["bankAccountId"]), USABLE), rest=[])
 
 
 def _new_account_use(
@@ -295,7 +305,7 @@ def _new_account_use(
     )
     actor = items.Actor(actor_id=lender.user_id, at=at, request_id=request_id)
     deposits = _micro_deposit_payments(account, at=at, today=eastern_date(now).isoformat())
-    account.update(openPayments=len(deposits), loans=1)
+    account.update(openPayments=len(deposits), microDepositIds=[payment["paymentId"] for payment in deposits])
     rest = [lock, items.account_event(account, actor, "bank_account_added")]
     for payment in deposits:
         rest.extend(items.scheduled(payment, actor, counted=False))

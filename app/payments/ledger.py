@@ -53,6 +53,7 @@ class OpenFile:
     lease_until: str
     entry_count: int | None = None
     trace_start: int | None = None
+    upload_outcome: str | None = None  # "attempting" while an upload is under way, "not_renamed" after one that surely failed
 
     @classmethod
     def of(cls, item: Item) -> OpenFile:
@@ -66,6 +67,7 @@ class OpenFile:
             lease_until=item["leaseUntil"],
             entry_count=int(item["entryCount"]) if "entryCount" in item else None,
             trace_start=int(item["traceStart"]) if "traceStart" in item else None,
+            upload_outcome=item.get("uploadOutcome"),
         )
 
 
@@ -125,6 +127,11 @@ def move_file(db: Dynamo, file: OpenFile, *, to: str, was: str, sets: dict[str, 
     except ConditionFailed:
         return False
     return True
+
+
+def mark_upload(db: Dynamo, file: OpenFile, outcome: str) -> None:
+    """What is known of the file's last upload: "attempting" (unknown if the run dies), or "not_renamed"."""
+    db.update(ach_file_key(file.file_id), Expression("SET uploadOutcome = :outcome", values={":outcome": outcome}))
 
 
 def record_inbound_file(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 from app.ach.notices import ChangeNotice, ReturnNotice, read_notices
 from app.ach.parser import parse_file
 from app.ach.records import NachaError
-from app.ach.remote import RemoteFile
+from app.ach.remote import RemoteFile, RemoteFileMissing
 from app.clock import iso
 from app.db.keys import bank_account_key, trace_key
 from app.errors import LostRace
 from app.money.calendar import eastern_date, next_banking_day
+from app.money.routing import valid_routing_number
 from app.payments import items, ledger, repository, sealing
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class ReceiveReport:
     processed: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
     returns: int = 0
     changes: int = 0
     retries: int = 0
@@ -63,18 +66,27 @@ def receive_inbound_files(*, db: Dynamo, clock: Clock, keys: sealing.DataKeySour
     """Read every inbound file, apply it once, move it to processed/ or rejected/."""
     report = ReceiveReport()
     for remote in bank.list_inbound():
-        now = clock.now().replace(microsecond=0)
-        actor = items.Actor(actor_id=JOB_ACTOR, at=iso(now), request_id=request_id)
-        content = bank.read_inbound(remote.name)
-        digest = hashlib.sha256(content).hexdigest()
-        seen = ledger.inbound_seen(db, digest=digest)
-        if seen is not None:
-            bank.move_inbound(remote.name, "processed" if seen["status"] == "processed" else "rejected")
-            report.duplicates.append(remote.name)
-            continue
-        file_id = f"{remote.mtime:%Y%m%d-%H%M%S}-in-{digest[:12]}"
-        _receive(db, remote, content, digest=digest, file_id=file_id, keys=keys, bank=bank, actor=actor, now=now, report=report)
+        try:
+            _one_file(db, remote, clock=clock, keys=keys, bank=bank, request_id=request_id, report=report)
+        except RemoteFileMissing:
+            report.vanished.append(remote.name)  # an overlapping run moved it first: it is that run's
     return report
+
+
+def _one_file(
+    db: Dynamo, remote: RemoteFile, *, clock: Clock, keys: sealing.DataKeySource, bank: BankSession, request_id: str, report: ReceiveReport
+) -> None:
+    now = clock.now().replace(microsecond=0)
+    actor = items.Actor(actor_id=JOB_ACTOR, at=iso(now), request_id=request_id)
+    content = bank.read_inbound(remote.name)
+    digest = hashlib.sha256(content).hexdigest()
+    seen = ledger.inbound_seen(db, digest=digest)
+    if seen is not None:
+        bank.move_inbound(remote.name, "processed" if seen["status"] == "processed" else "rejected")
+        report.duplicates.append(remote.name)
+        return
+    file_id = f"{remote.mtime:%Y%m%d-%H%M%S}-in-{digest[:12]}"
+    _receive(db, remote, content, digest=digest, file_id=file_id, keys=keys, bank=bank, actor=actor, now=now, report=report)
 
 
 def _receive(
@@ -227,6 +239,21 @@ def _return_operations(
     return items.returned(payment, actor, return_code=notice.return_code, late=late), "returned"
 
 
+ACCOUNT_NUMBER = re.compile(r"^[0-9]{4,17}$")
+
+
+def _corrected_data_fits(notice: ChangeNotice) -> bool:
+    """A corrected account number must be one we accept from a person (4..17 digits), a routing number a valid ABA one."""
+    if notice.account_number is not None and not ACCOUNT_NUMBER.match(notice.account_number):
+        return False
+    if notice.routing_number is not None:
+        try:
+            valid_routing_number(notice.routing_number)
+        except ValueError:
+            return False
+    return True
+
+
 CHANGED_FIELDS = {"C01": ("accountNumber",), "C02": ("routingNumber",), "C03": ("routingNumber", "accountNumber"), "C05": ()}
 
 
@@ -241,6 +268,13 @@ def apply_change(db: Dynamo, notice: ChangeNotice, *, file_id: str, keys: sealin
     account = db.get(bank_account_key(payment["ownerId"], payment["bankAccountId"]))
     if account is None or notice.change_code not in CHANGED_FIELDS:
         detail = f"change {notice.change_code} for payment {payment['paymentId']} was not applied"
+        ledger.keep_exception(
+            db, exception_id=f"{file_id}-{notice.trace_number}", kind="change_ignored", at=now, detail=detail, fileId=file_id,
+            paymentId=payment["paymentId"], changeCode=notice.change_code,
+        )  # fmt: skip
+        return "ignored"
+    if not _corrected_data_fits(notice):
+        detail = f"change {notice.change_code} for payment {payment['paymentId']} carries corrected data that is not a valid number"
         ledger.keep_exception(
             db, exception_id=f"{file_id}-{notice.trace_number}", kind="change_ignored", at=now, detail=detail, fileId=file_id,
             paymentId=payment["paymentId"], changeCode=notice.change_code,

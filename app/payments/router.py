@@ -10,7 +10,7 @@ from app.auth.dependencies import CurrentUser, VerifiedUser
 from app.dependencies import ClockDep, Cursor, Db
 from app.errors import request_id_of
 from app.payments import bank_accounts, legacy
-from app.payments.dependencies import AchKeys
+from app.payments.dependencies import AccountUsageDep, AchKeys
 from app.payments.schemas import BankAccount, BankAccountCreate, BankAccountPage, VerificationAmounts
 from app.routing import JsonRoute
 from app.schemas import Limit
@@ -86,6 +86,10 @@ def verify_bank_account(
     summary="Close a bank account (it leaves the list; its unsent micro-deposits are cancelled)",
     description="409 BANK_ACCOUNT_IN_USE while a payment on it is in flight (scheduled or submitted) or an active loan uses it.",
 )
-def delete_bank_account(bank_account_id: BankAccountId, caller: VerifiedUser, db: Db, clock: ClockDep, request: Request) -> Response:
-    bank_accounts.close_bank_account(db=db, clock=clock, owner=caller, bank_account_id=bank_account_id, request_id=request_id_of(request))
+def delete_bank_account(
+    bank_account_id: BankAccountId, caller: VerifiedUser, db: Db, clock: ClockDep, in_use: AccountUsageDep, request: Request
+) -> Response:
+    bank_accounts.close_bank_account(
+        db=db, clock=clock, owner=caller, bank_account_id=bank_account_id, in_use=in_use, request_id=request_id_of(request)
+    )
     return Response(status_code=204)

@@ -29,12 +29,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from app.ach.builder import build_file
-from app.ach.entries import BuiltFile, Originator, OutboundEntry, file_id_modifier, file_name
+from app.ach.entries import BuiltFile, Originator, OutboundEntry, file_id_modifier, file_name, trace_number
 from app.ach.records import NachaError
-from app.ach.remote import RemoteFileExists
+from app.ach.remote import BankUnreachable, RemoteFileExists, RemoteFileMissing, UploadNotRenamed
 from app.clock import iso
 from app.db.errors import ConditionFailed
-from app.db.keys import bank_account_key
+from app.db.keys import bank_account_key, trace_key
 from app.errors import LostRace
 from app.money.calendar import eastern_date, effective_date, settlement_date
 from app.payments import items, ledger, repository, sealing
@@ -179,14 +179,31 @@ def _recover(db: Dynamo, file: ledger.OpenFile, *, rail: Rail, actor: items.Acto
         report.abandoned.append(file.name)
         logger.warning("ach file abandoned", extra={"request_id": actor.request_id, "event": "ach_file_abandoned", "file": file.name})
         return
-    pending = {payment["paymentId"] for payment in claimed if payment["status"] == "scheduled"}
-    if file.entry_count is None or len(claimed) != file.entry_count:
+    payments = _payments_of_file(db, file, claimed, odfi_routing=rail.originator.odfi_routing)
+    if file.entry_count is None or len(payments) != file.entry_count:
         logger.warning(
             "ach file not complete in the index yet", extra={"request_id": actor.request_id, "event": "ach_file_waiting", "file": file.name}
         )
         return  # the index has not caught up with every claim: the next run finishes it
-    _finish(db, file, claimed, rail=rail, actor=actor, resending=True, pending=pending)
+    pending = {payment["paymentId"] for payment in payments if payment["status"] == "scheduled"}
+    _finish(db, file, payments, rail=rail, actor=actor, resending=True, pending=pending)
     report.recovered.append(file.name)
+
+
+def _payments_of_file(db: Dynamo, file: ledger.OpenFile, claimed: list[Item], *, odfi_routing: str) -> list[Item]:
+    """Every payment of a built file: those it still holds (GSI2 ACHCLAIM#<fileId>) and those an earlier run
+    submitted already, found through the trace numbers reserved for the file (TRACE# items)."""
+    if file.trace_start is None or file.entry_count is None or len(claimed) >= file.entry_count:
+        return claimed
+    held = {payment["paymentId"] for payment in claimed}
+    first = file.trace_start
+    traces = [trace_key(trace_number(odfi_routing, sequence)) for sequence in range(first, first + file.entry_count)]
+    found = list(claimed)
+    for start in range(0, len(traces), ACCOUNT_READ_CHUNK):
+        links = db.batch_get(traces[start : start + ACCOUNT_READ_CHUNK], consistent=True)
+        keys = [{"PK": link["paymentPK"], "SK": link["paymentSK"]} for link in links]
+        found.extend(p for p in db.batch_get(keys, consistent=True) if p["paymentId"] not in held and p.get("fileId") == file.file_id)
+    return found
 
 
 def build(file: ledger.OpenFile, payments: list[Item], *, originator: Originator, keys: sealing.DataKeySource) -> BuiltFile:
@@ -231,13 +248,7 @@ def _finish(
     built = build(file, claimed, originator=rail.originator, keys=rail.keys)
     if file.status == "built":
         rail.archive.keep(file.name, built.content)
-        try:
-            rail.bank.upload(file.name, built.content)
-        except RemoteFileExists:
-            resending = False  # it is there: the earlier run's upload completed
-        else:
-            if resending:
-                _resent(db, file, actor)
+        _upload(db, file, built, rail=rail, actor=actor, resending=resending)
         ledger.move_file(db, file, to="uploaded", was="built", sets={"debitTotal": built.debit_total, "creditTotal": built.credit_total})
     traces = {entry.payment_id: entry.trace_number for entry in built.entries}
     by_id = {payment["paymentId"]: payment for payment in claimed}
@@ -251,6 +262,55 @@ def _finish(
     logger.info(
         "ach file sent", extra={"request_id": actor.request_id, "event": "ach_file_sent", "file": file.name, "entries": len(built.entries)}
     )
+
+
+class NameTaken(BankUnreachable):
+    """The outbound folder holds another file under this file's name: nothing is marked sent (an operator looks;
+    the run fails as for a bank it cannot complete the upload with)."""
+
+
+def _upload(db: Dynamo, file: ledger.OpenFile, built: BuiltFile, *, rail: Rail, actor: items.Actor, resending: bool) -> None:
+    """Upload the file; on a rerun, find out what the earlier run's upload did.
+
+    The name already there with these very bytes: the earlier upload completed. With other bytes: someone
+    else's file, an exception and no payment marked. Absent: the earlier upload failed before its rename
+    (known: no alarm), or its outcome is unknown (the bank may have collected it): sent again, with an exception.
+    """
+    outcome_unknown = resending and file.upload_outcome != "not_renamed"
+    ledger.mark_upload(db, file, "attempting")
+    try:
+        rail.bank.upload(file.name, built.content)
+    except UploadNotRenamed:
+        ledger.mark_upload(db, file, "not_renamed")
+        raise
+    except RemoteFileExists:
+        try:
+            theirs: bytes | None = rail.bank.read_outbound(file.name)
+        except RemoteFileMissing:
+            theirs = None  # collected by the bank since: it was there under our name
+        if theirs is not None and theirs != built.content:
+            detail = f"the outbound folder holds another file named {file.name}: nothing of this file is marked sent"
+            ledger.keep_exception(
+                db,
+                exception_id=f"{file.file_id}-name-taken",
+                kind="name_taken",
+                at=_moment(actor),
+                detail=detail,
+                fileId=file.file_id,
+                fileName=file.name,
+            )
+            logger.error(
+                "ach file name taken",
+                extra={"request_id": actor.request_id, "event": "ach_exception", "reason": "name_taken", "file": file.name},
+            )
+            raise NameTaken(file.name) from None
+        return
+    if outcome_unknown:
+        _resent(db, file, actor)
+
+
+def _moment(actor: items.Actor) -> datetime:
+    return datetime.fromisoformat(actor.at.replace("Z", "+00:00"))
 
 
 def _resent(db: Dynamo, file: ledger.OpenFile, actor: items.Actor) -> None:

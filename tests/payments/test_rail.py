@@ -25,8 +25,8 @@ from app.jobs import run_job
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.factories import TestUser, a_user
-from tests.support.clock import FakeClock
 from tests.support.bank_simulator import process_once
+from tests.support.clock import FakeClock
 from tests.support.sftp import Bank
 
 MONDAY_9AM_EASTERN = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
@@ -45,7 +45,9 @@ def job(app: FastAPI, name: str) -> dict[str, Any]:
 
 
 def payments_of_account(db: Dynamo, bank_account_id: str) -> list[dict[str, Any]]:
-    condition = Expression("#p = :owner", names={"#p": SORT_KEY}, values={":owner": payment_owner(loan_id=None, bank_account_id=bank_account_id)})
+    condition = Expression(
+        "#p = :owner", names={"#p": SORT_KEY}, values={":owner": payment_owner(loan_id=None, bank_account_id=bank_account_id)}
+    )
     return db.query_all(condition, index=GSI1_NAME)
 
 
@@ -128,6 +130,8 @@ def test_a_bank_outage_leaves_every_payment_scheduled_and_the_next_run_sends_it(
     assert {p["status"] for p in payments_of_account(db, account)} == {"scheduled"}
     assert not any("fileId" in p for p in payments_of_account(db, account))
     same_keys = {"ach_local_key": app.state.settings.ach_local_key, "jwt_secret": app.state.settings.jwt_secret}
-    up = create_app(make_settings(endpoint_url, table_name, ach=rail_settings, **same_keys), clock=FakeClock(MONDAY_9AM_EASTERN + timedelta(minutes=5)))
+    up = create_app(
+        make_settings(endpoint_url, table_name, ach=rail_settings, **same_keys), clock=FakeClock(MONDAY_9AM_EASTERN + timedelta(minutes=5))
+    )
     assert job(up, "ach_send")["entries"] == 3
     assert {p["status"] for p in payments_of_account(db, account)} == {"submitted"}
