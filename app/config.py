@@ -7,7 +7,7 @@ import binascii
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.ach.settings import AchRail
@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         if value == "off" and info.data.get("environment") == "prod":
             raise ValueError("EMAIL_VERIFICATION=off is refused in prod")
         return value
+
+    @model_validator(mode="after")
+    def _ach_rail_in_prod(self) -> Settings:
+        missing = self.ach.missing_in_prod() if self.environment == "prod" else []
+        if missing:
+            raise ValueError(f"prod refuses to start without the ACH rail's settings: {', '.join(missing)}")
+        return self
 
     @field_validator("app_base_url")
     @classmethod

@@ -7,14 +7,34 @@ import base64
 import pytest
 from pydantic import ValidationError
 
+from app.ach.settings import AchRail
 from app.config import Settings
 
 STRONG = "x" * 48
 KMS = "arn:aws:kms:us-east-1:123456789012:key/abc"
 
 
+RAIL = {
+    "odfi_routing": "091000019",
+    "company_id": "1234567890",
+    "company_name": "LENDING",
+    "sftp_host": "sftp.odfi.example",
+    "sftp_username": "lending",
+}
+
+
 def build(**values: object) -> Settings:
+    """Settings from `values` only; in prod with the ACH rail's identity unless `ach` is given."""
+    if values.get("environment") == "prod" and "ach" not in values:
+        values["ach"] = AchRail(_env_file=None, **RAIL)  # type: ignore[call-arg, arg-type]
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("unset", sorted(RAIL))
+def test_prod_refuses_to_start_without_the_ach_rails_settings(unset: str) -> None:
+    rail = AchRail(_env_file=None, **{name: value for name, value in RAIL.items() if name != unset})  # type: ignore[call-arg, arg-type]
+    with pytest.raises(ValidationError, match=f"without the ACH rail's settings: ACH_{unset.upper()}"):
+        build(environment="prod", jwt_secret=STRONG, ach_kms_key_id=KMS, ach=rail)
 
 
 def test_prod_refuses_missing_jwt_secret() -> None:

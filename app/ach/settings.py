@@ -73,6 +73,18 @@ class AchRail(BaseSettings):
         }
         return [name for name, value in needed.items() if not value]
 
+    def missing_in_prod(self) -> list[str]:
+        """What every prod process needs (the API, the jobs, the email function): the rail's identity and where the
+        bank is. The SFTP key and the archive are the ACH jobs' alone: their runs refuse to start without them."""
+        needed = {
+            "ACH_ODFI_ROUTING": self.odfi_routing,
+            "ACH_COMPANY_ID": self.company_id,
+            "ACH_COMPANY_NAME": self.company_name,
+            "ACH_SFTP_HOST": self.sftp_host,
+            "ACH_SFTP_USERNAME": self.sftp_username,
+        }
+        return [name for name, value in needed.items() if not value]
+
     def originator(self) -> Originator:
         if not (self.odfi_routing and self.company_id and self.company_name):
             raise RailNotConfigured(self.missing())
