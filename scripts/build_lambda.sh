@@ -7,7 +7,7 @@
 # botocore's data is pruned to the service models the code creates clients for (BOTOCORE_SERVICES)
 # and what botocore reads at client creation; type stubs, test suites, C sources and the file lists
 # of dropped files are left out, and native libraries are stripped of their symbol tables
-# (llvm-strip, or <arch>-linux-gnu-strip). Target: under 10.5 MiB zipped (docs/performance.md "Package").
+# (llvm-strip, or <arch>-linux-gnu-strip). Target: under 11 MiB zipped (docs/performance.md "Package").
 #
 #   scripts/build_lambda.sh [--python 3.12] [--arch arm64|x86_64] [--output dist/lambda.zip]
 #

@@ -33,22 +33,18 @@ data "aws_iam_policy_document" "jobs" {
   # (SERVICING#) and its borrower (USER#); per email a delivery marker (PutItem, UpdateItem once sent,
   # DeleteItem when sending failed) and SendEmail; last an UpdateItem of the loan's reminder keys.
   #
-  # The ACH jobs (app/jobs, app/payments, app/ach; the items of app/db/keys.py): payments by status
-  # and a file's claimed payments from GSI2 (ACHPAY#<status>, ACHCLAIM#<fileId>), an owner's payments
-  # and the rail's lists newest first from GSI1; payments, bank accounts, traces, files, counters and
-  # inbound digests by key (GetItem, BatchGetItem) or partition (Query); their transactions put and
-  # update those items and check others unchanged (ConditionCheckItem). No delete beyond the delivery
-  # markers' below: an ACH job that deleted would be refused.
+  # The ACH jobs (app/jobs/ach.py; their rules in app/payments sending.py, receiving.py, settling.py):
+  # payments by status, a file's claimed payments, the open files and the verification deadlines from
+  # GSI2 (ACHPAY#<status>, ACHCLAIM#<fileId>, ACHFILES#open, VERIFYBY#<shard>); accounts, payments and
+  # traces by key (GetItem, BatchGetItem); files, counters, digests and exceptions put or updated by key
+  # (PutItem, UpdateItem, ADD on the counters); their transactions put and update items (no
+  # ConditionCheck, no GSI1: those are the API's). No delete beyond the delivery markers' below: an ACH
+  # job that deleted would be refused. tests/notifications/test_reminders.py records the expiry and
+  # reminder runs against these grants; the ACH jobs' BatchGetItem is the one action only they use.
   statement {
     sid       = "QueryTheWhenIndex"
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.main.arn}/index/GSI2"]
-  }
-
-  statement {
-    sid       = "QueryTheInverseIndex"
-    actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.main.arn}/index/GSI1"]
   }
 
   statement {
@@ -59,7 +55,7 @@ data "aws_iam_policy_document" "jobs" {
 
   statement {
     sid       = "WriteLoansRemindersMarkersAndPayments"
-    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.main.arn]
   }
 

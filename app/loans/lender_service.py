@@ -13,7 +13,6 @@ from app.loans import repository, views
 from app.loans.errors import AlreadyResponded, LoanNotFound, LoanNotPending, NotInvited
 from app.loans.records import LoanRecord, effective_status, is_loan_id
 from app.loans.schemas import Acceptance, AchDetails, Declined, InvitationPage, LoanPage, LoanStatus
-from app.loans.transitions import AccountBinding
 from app.payments import bank_accounts, sealing
 from app.payments.schemas import AchDetailsInput
 from app.retry import retry_on_lost_race
@@ -88,7 +87,7 @@ def accept_invitation(
         )
         contribution = Decimal(invitation["amount"])
         completes = contribution == Decimal(record.loan["amount"]) - Decimal(record.loan["fundedAmount"])
-        binding = AccountBinding(bank_account_id=use.account["bankAccountId"], first=use.first, rest=use.rest)
+        binding = repository.AccountBinding(bank_account_id=use.account["bankAccountId"], first=use.first, rest=use.rest)
         actor = repository.Actor(user_id=lender.user_id, email=lender.email, at=at, request_id=request_id)
         grant = users_service.lender_grant(user_id=lender.user_id, at=at)
         repository.commit_acceptance(db, record, actor, account=binding, lender_grant=grant, completes=completes)

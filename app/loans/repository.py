@@ -48,11 +48,11 @@ from app.loans.errors import AlreadyResponded, LoanNotPending, NotInvited
 from app.loans.items import NewLoan, ach_item, new_loan_items
 from app.loans.records import DEFAULT_FUNDING_DAYS, LoanRecord
 from app.loans.servicing_ops import LenderFigures, Servicing
-from app.loans.transitions import Actor
+from app.loans.transitions import AccountBinding, Actor
 from app.transactions import CallerCheck, commit
 
 # The builders services feed the commits with.
-__all__ = ["Actor", "LenderFigures", "NewLoan", "Servicing", "ach_item", "new_loan_items"]
+__all__ = ["AccountBinding", "Actor", "LenderFigures", "NewLoan", "Servicing", "ach_item", "new_loan_items"]
 
 _GSI_NAMES = {"#gsiPartition": SORT_KEY, "#gsiSort": PARTITION_KEY}
 
@@ -263,7 +263,7 @@ def _cancel_refusal(exc: TransactionCancelled) -> DomainError:
 
 
 def commit_acceptance(
-    db: Dynamo, record: LoanRecord, actor: Actor, *, account: transitions.AccountBinding, lender_grant: Operation, completes: bool
+    db: Dynamo, record: LoanRecord, actor: Actor, *, account: AccountBinding, lender_grant: Operation, completes: bool
 ) -> None:
     """Participation accepted with its bank account, funding grown, lender role held (and the loan activated if `completes`)."""
     operations = transitions.accept(record, actor, account=account, lender_grant=lender_grant, completes=completes)

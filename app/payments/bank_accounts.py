@@ -7,6 +7,8 @@ Fourteen days unconfirmed, or a returned micro-deposit, fail it too (the settle 
 The same routing and account numbers twice for one user are refused: the accounts with the same
 last-4s are decrypted and compared, under a lock item per pair of last-4s so two registrations of the
 same numbers take turns instead of both passing.
+Longer than 250 lines because an account's whole life (register, verify, close, an acceptance's use of it)
+shares the same checks (its owner, its numbers, its deadline), kept here once.
 """
 
 from __future__ import annotations
@@ -275,8 +277,9 @@ def account_for_acceptance(
         if details is None or sealed is None:
             raise ValueError("an acceptance names an account or gives its details")
         accounts = repository.bank_accounts_of(db, user_id=lender.user_id)
-        matching = [a for a in accounts if a["status"] != "closed" and _duplicate_of(keys, [a], details)]
-        if not matching:
+        usable = [a for a in accounts if a["status"] in ("pending_verification", "verified") and not verification_expired(a, now)]
+        matching = [a for a in usable if _duplicate_of(keys, [a], details)]
+        if not matching:  # new numbers, or only a failed (or expired) account had them: a new account to verify
             return _new_account_use(
                 db, lender=lender, details=details, bank_account_id=new_account_id, sealed=sealed, now=now, request_id=request_id
             )

@@ -1,4 +1,6 @@
 """The receive job's rules: the ODFI's return and notification-of-change files, each applied exactly once.
+Longer than 250 lines because every rule a return or a change entry is judged by (match, once, late, retry,
+refused, unmatched) is here in one place, as the ODFI's desk reads them.
 
 For every file in the inbound folder (by name): its content's digest is looked up first, so a file dropped
 twice is applied once (and moved to processed/ again). A file that does not parse, or holds an entry that

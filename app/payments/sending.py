@@ -1,4 +1,6 @@
 """The send job's rules: every due payment in exactly one uploaded file, also across crashes and concurrent runs.
+Longer than 250 lines because the steps of a send and the recovery of each stand side by side: what a crash
+after any step leaves is read and undone by the code next to the step.
 
 A run first finishes (or undoes) the outbound files earlier runs left open, then makes one new file:
   1. the due payments (GSI2 ACHPAY#scheduled up to today, US Eastern) whose account may receive them:

@@ -75,8 +75,9 @@ def test_accept_decline_and_cancel_are_one_read_and_one_transaction(client: Test
     bea, lou, max_ = people["bea"], people["lou"], people["max"]
     loan_id = create_loan(client, bea, [(lou, "600.05"), (max_, "400.05")])["loanId"]
 
-    # Query + TransactWriteItems + GetItem (the live funding after a non-final acceptance)
-    assert calls(client.put(f"/lender/accept/{loan_id}", json=ach(), headers=lou.headers)) == 3
+    # Query + Query of the lender's bank accounts + GetItem of the numbers' lock (new numbers: a new account)
+    # + TransactWriteItems + GetItem (the live funding after a non-final acceptance)
+    assert calls(client.put(f"/lender/accept/{loan_id}", json=ach(), headers=lou.headers)) == 5
     assert calls(client.put(f"/lender/accept/{loan_id}", json=ach(), headers=lou.headers), 409) == 1
     assert calls(client.put(f"/lender/decline/{loan_id}", headers=max_.headers)) == 2
     assert calls(client.post(f"/loans/{loan_id}/cancel", headers=bea.headers)) == 2
@@ -84,5 +85,5 @@ def test_accept_decline_and_cancel_are_one_read_and_one_transaction(client: Test
 
     other = create_loan(client, bea, [(lou, "600.05"), (max_, "400.05")])["loanId"]
     client.put(f"/lender/accept/{other}", json=ach(), headers=lou.headers)
-    # the final acceptance knows the figures it wrote: Query + TransactWriteItems
-    assert calls(client.put(f"/lender/accept/{other}", json=ach(), headers=max_.headers)) == 2
+    # the final acceptance knows the figures it wrote: Query + Query of the accounts + GetItem of the lock + TransactWriteItems
+    assert calls(client.put(f"/lender/accept/{other}", json=ach(), headers=max_.headers)) == 4
